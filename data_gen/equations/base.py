@@ -1,0 +1,66 @@
+"""What an equation gives a time integrator.
+
+An equation splits ``∂u/∂t = N(u) + L u`` into explicit terms ``N`` and an implicit linear part
+``L`` with its solve ``(I - s L)^{-1}``; integrators in :mod:`data_gen.integrators` combine these
+and never look inside. Physical parameters are per-sample ``(batch,)`` tensors (size-1 broadcasts).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..grid import PeriodicGrid
+
+
+def per_sample_view(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Reshape ``(batch,)`` values to broadcast against a state ``(batch, ...)``."""
+    return values.reshape(-1, *([1] * (like.ndim - 1)))
+
+
+class Equation:
+    """Base class. Subclasses set ``schemes`` (the integrators that suit them, first the default)."""
+
+    grid: PeriodicGrid
+    schemes: tuple[str, ...] = ()
+    # Names of the quantities the state holds, in order, once decoded to physical fields.
+    variables: tuple[str, ...] = ()
+
+    # --- representation -------------------------------------------------------------------
+    def encode(self, fields: torch.Tensor) -> torch.Tensor:
+        """Physical fields → the state the integrator advances (identity unless spectral)."""
+        return fields
+
+    def decode(self, state: torch.Tensor) -> torch.Tensor:
+        return state
+
+    # --- the right-hand side ---------------------------------------------------------------
+    def explicit_terms(self, state: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def explicit_terms_and_max_speed(self, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``N(u)`` and the per-sample maximum signal speed; spectral equations share the FFTs."""
+        return self.explicit_terms(state), self.max_speed(state)
+
+    def implicit_terms(self, state: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(state)
+
+    def implicit_solve(self, state: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+        """Solve ``(I - step·L) y = state`` for ``y``; ``step`` is ``(batch,)``."""
+        return state
+
+    def linear_diagonal(self) -> torch.Tensor | None:
+        """``L`` as a broadcastable diagonal, when it is diagonal in this representation."""
+        return None
+
+    # --- time step control -----------------------------------------------------------------
+    def max_speed(self, state: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def time_step_limit(self, max_speed: torch.Tensor, cfl: float) -> torch.Tensor:
+        """Largest stable ``dt`` per sample for the given CFL number."""
+        return cfl * self.grid.spacing / max_speed
+
+    def invalid_samples(self, state: torch.Tensor) -> tuple[torch.Tensor, str]:
+        """A ``(batch,)`` mask of non-physical samples and why (default: NaN/Inf)."""
+        finite = torch.isfinite(state.detach()).reshape(state.shape[0], -1).all(dim=1)
+        return ~finite, "non-finite values"

@@ -1,0 +1,48 @@
+"""Spectral operations on periodic fields: truncation to a coarser grid and spectra."""
+
+from __future__ import annotations
+
+import torch
+
+from .checks import check_resolution, require
+from .grid import rfft_weights
+
+
+def spectral_truncate(field: torch.Tensor, n_out: int) -> torch.Tensor:
+    """Resample a periodic field ``(..., n, n)`` to ``(..., n_out, n_out)`` by spectral truncation.
+
+    Keeps the Fourier modes with ``|kx|, |ky| < n_out/2`` and drops the rest, so a field whose
+    spectrum already fits is reproduced exactly at the coarse points (unlike striding, which
+    aliases the dropped modes onto the kept ones). The coarse Nyquist mode is dropped because it
+    cannot be represented symmetrically. Point values keep their scale.
+    """
+    n = field.shape[-1]
+    require(field.shape[-2] == n, "field", "a square (..., n, n) array", tuple(field.shape))
+    check_resolution(n_out, "saved_resolution")
+    require(n_out <= n, "saved_resolution", f"<= the simulated resolution {n}", n_out)
+    if n_out == n:
+        return field
+    half = n_out // 2
+    coeffs = torch.fft.rfft2(field, norm="forward")
+    kept = torch.zeros(*field.shape[:-2], n_out, half + 1, dtype=coeffs.dtype, device=coeffs.device)
+    kept[..., :half, :half] = coeffs[..., :half, :half]
+    kept[..., n_out - half + 1 :, :half] = coeffs[..., n - half + 1 :, :half]
+    return torch.fft.irfft2(kept, s=(n_out, n_out), norm="forward")
+
+
+def isotropic_spectrum(field: torch.Tensor, length: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shell-summed power ``E(k) = ½ Σ_{k-½<|k|≤k+½} |f̂_k|²`` of a field ``(..., n, n)``.
+
+    With ``f̂`` normalised so that ``Σ E(k) = ½ mean(f²)`` (Parseval). Returns ``(k, E)`` with
+    integer shell wavenumbers ``k = 0 … n/2``.
+    """
+    n = field.shape[-1]
+    coeffs = torch.fft.rfft2(field, norm="forward")
+    power = 0.5 * coeffs.abs() ** 2 * rfft_weights(n, field.dtype, field.device)
+    kx = torch.fft.rfftfreq(n, d=1.0 / n, device=field.device)
+    ky = torch.fft.fftfreq(n, d=1.0 / n, device=field.device)
+    shell = torch.sqrt(ky[:, None] ** 2 + kx[None, :] ** 2).round().long().clamp(max=n // 2)
+    flat = power.reshape(*power.shape[:-2], -1)
+    spectrum = torch.zeros(*power.shape[:-2], n // 2 + 1, dtype=power.dtype, device=power.device)
+    spectrum.index_add_(-1, shell.reshape(-1), flat)
+    return torch.arange(n // 2 + 1, device=field.device), spectrum
