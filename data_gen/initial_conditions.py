@@ -10,12 +10,13 @@ import torch
 from .checks import require
 from .grid import PeriodicGrid
 from .randomness import white_noise
+from .spectral import irfft2, rfft2
 
 
 def _filter_noise(grid: PeriodicGrid, split_seed: int, indices: Sequence[int], envelope: torch.Tensor) -> torch.Tensor:
     """Real white noise shaped in Fourier space by ``envelope`` (``(n, n//2+1)``)."""
     noise = white_noise(split_seed, indices, grid.n, dtype=grid.dtype, device=grid.device)[:, 0]
-    return torch.fft.irfft2(torch.fft.rfft2(noise) * envelope, s=(grid.n, grid.n))
+    return irfft2(rfft2(noise) * envelope, s=(grid.n, grid.n))
 
 
 def gaussian_random_field(
@@ -51,10 +52,10 @@ def velocity_from_vorticity(omega: torch.Tensor, grid: PeriodicGrid) -> tuple[to
     kx, ky = grid.wavenumbers()
     k2 = -grid.laplacian_symbol().clone()
     k2[0, 0] = 1.0
-    psi_hat = torch.fft.rfft2(omega) / k2
+    psi_hat = rfft2(omega) / k2
     psi_hat[..., 0, 0] = 0.0
-    u = torch.fft.irfft2(1j * ky * psi_hat, s=omega.shape[-2:])
-    v = torch.fft.irfft2(-1j * kx * psi_hat, s=omega.shape[-2:])
+    u = irfft2(1j * ky * psi_hat, s=tuple(omega.shape[-2:]))
+    v = irfft2(-1j * kx * psi_hat, s=tuple(omega.shape[-2:]))
     return u, v
 
 

@@ -8,6 +8,34 @@ from .checks import check_resolution, require
 from .grid import rfft_weights
 
 
+def _lone(field: torch.Tensor) -> bool:
+    return field.numel() == field.shape[-2] * field.shape[-1]
+
+
+def rfft2(field: torch.Tensor, norm: str = "backward") -> torch.Tensor:
+    """``torch.fft.rfft2`` whose result for one sample does not depend on its batchmates.
+
+    Torch's CPU FFT (MKL) computes a lone 2-D transform by another code path than a batch of
+    two or more, and the two differ in the last bits; in a chaotic flow that difference grows,
+    so a sample simulated alone would not match the same sample simulated in a batch. Batches
+    of any size ≥ 2 agree bit for bit, so a lone transform is paired with a zero field.
+    """
+    if not _lone(field):
+        return torch.fft.rfft2(field, norm=norm)
+    pair = torch.stack((field.reshape(field.shape[-2:]), torch.zeros_like(field.reshape(field.shape[-2:]))))
+    return torch.fft.rfft2(pair, norm=norm)[0].reshape(*field.shape[:-1], -1)
+
+
+def irfft2(coeffs: torch.Tensor, s: tuple[int, int], norm: str = "backward") -> torch.Tensor:
+    """``torch.fft.irfft2`` with the batch-invariance of :func:`rfft2`."""
+    if not _lone(coeffs):
+        return torch.fft.irfft2(coeffs, s=s, norm=norm)
+    flat = coeffs.reshape(coeffs.shape[-2:])
+    return torch.fft.irfft2(torch.stack((flat, torch.zeros_like(flat))), s=s, norm=norm)[0].reshape(
+        *coeffs.shape[:-2], *s
+    )
+
+
 def spectral_truncate(field: torch.Tensor, n_out: int) -> torch.Tensor:
     """Resample a periodic field ``(..., n, n)`` to ``(..., n_out, n_out)`` by spectral truncation.
 
@@ -23,11 +51,11 @@ def spectral_truncate(field: torch.Tensor, n_out: int) -> torch.Tensor:
     if n_out == n:
         return field
     half = n_out // 2
-    coeffs = torch.fft.rfft2(field, norm="forward")
+    coeffs = rfft2(field, norm="forward")
     kept = torch.zeros(*field.shape[:-2], n_out, half + 1, dtype=coeffs.dtype, device=coeffs.device)
     kept[..., :half, :half] = coeffs[..., :half, :half]
     kept[..., n_out - half + 1 :, :half] = coeffs[..., n - half + 1 :, :half]
-    return torch.fft.irfft2(kept, s=(n_out, n_out), norm="forward")
+    return irfft2(kept, s=(n_out, n_out), norm="forward")
 
 
 def isotropic_spectrum(field: torch.Tensor, length: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,6 +11,7 @@ import torch
 from ..checks import batch_size_of, per_sample, require
 from ..errors import ParameterError
 from ..grid import PeriodicGrid
+from ..spectral import irfft2, rfft2
 from .base import Equation
 
 
@@ -81,16 +82,16 @@ class NavierStokesSpectral(Equation):
                 self.batch_size = batch_size_of(self.viscosity, torch.empty(forcing.shape[0]))
             # Transformed once here, not at every stage.
             amplitude = self.forcing_amplitude.reshape(-1, 1, 1)
-            self._forcing_hat = amplitude * torch.fft.rfft2(forcing) * mask
+            self._forcing_hat = amplitude * rfft2(forcing) * mask
 
     # --- representation -------------------------------------------------------------------
     def encode(self, vorticity: torch.Tensor) -> torch.Tensor:
         require(vorticity.shape[-2:] == (self.grid.n, self.grid.n), "vorticity",
                 f"shaped (batch, {self.grid.n}, {self.grid.n})", tuple(vorticity.shape))
-        return torch.fft.rfft2(vorticity.to(self.grid.dtype))
+        return rfft2(vorticity.to(self.grid.dtype))
 
     def decode(self, state: torch.Tensor) -> torch.Tensor:
-        return torch.fft.irfft2(state, s=(self.grid.n, self.grid.n))
+        return irfft2(state, s=(self.grid.n, self.grid.n))
 
     # --- the right-hand side ---------------------------------------------------------------
     def velocity(self, state: torch.Tensor) -> torch.Tensor:
