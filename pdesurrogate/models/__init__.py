@@ -1,0 +1,7 @@
+"""Surrogate architectures: each maps ``(batch, history, variable, y, x)`` to ``(batch, future, variable, y, x)``."""
+
+from .base import Surrogate
+from .fno import FNO
+from .unet import UNet
+
+__all__ = ["FNO", "Surrogate", "UNet"]

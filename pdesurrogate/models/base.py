@@ -1,0 +1,79 @@
+"""What every surrogate shares: the field layout, conditioning, and the checks on its inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from einops import rearrange
+from lightning.pytorch.core.mixins import HyperparametersMixin
+from torch import nn
+
+from ..layers import ParameterEmbedding
+
+
+class Surrogate(HyperparametersMixin, nn.Module):
+    """Maps ``history`` frames of ``variables`` to the next ``future`` frames.
+
+    Fields are ``(batch, time, variable, y, x)``; architectures see them as channels
+    ``time·variable`` through :meth:`forward_channels`. With ``conditioning`` names the model also
+    takes per-sample parameters ``(batch, len(conditioning))`` in that order; without, it is the
+    same class with no embedding, so conditioned and unconditioned variants differ only in config.
+
+    Subclasses call :meth:`save_hyperparameters` so that their init arguments can rebuild them
+    from a checkpoint (which stores those arguments and the state_dict, never the module).
+
+    Args:
+        variables: field names in channel order (linked from the data by the CLI).
+        history: input frames per variable ``k``.
+        future: output frames per variable ``m``.
+        conditioning: names of the per-sample parameters the model is conditioned on.
+        resolution: the training grid size (``None``: unknown); used to check the architecture fits.
+        embedding_dim: width of the conditioning vector.
+        log_parameters: conditioning parameters embedded through their logarithm.
+    """
+
+    def __init__(self, variables: Sequence[str], history: int, future: int, conditioning: Sequence[str] = (),
+                 resolution: int | None = None, embedding_dim: int = 64,
+                 log_parameters: Sequence[str] = ("viscosity",)):
+        super().__init__()
+        for name, value in (("history", history), ("future", future)):
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{name} must be an integer >= 1 (got {value!r})")
+        if not variables:
+            raise ValueError("variables must name at least one field")
+        self.variables, self.history, self.future = list(variables), history, future
+        self.conditioning = list(conditioning)
+        self.resolution = resolution
+        self.in_channels = history * len(self.variables)
+        self.out_channels = future * len(self.variables)
+        self.embedding_dim = embedding_dim if self.conditioning else None
+        self.parameter_embedding = (
+            ParameterEmbedding(self.conditioning, embedding_dim, log_parameters) if self.conditioning else None
+        )
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, fields: torch.Tensor, parameters: torch.Tensor | None = None) -> torch.Tensor:
+        self._check_inputs(fields, parameters)
+        embedding = self.parameter_embedding(parameters) if self.parameter_embedding is not None else None
+        out = self.forward_channels(rearrange(fields, "b t c y x -> b (t c) y x"), embedding)
+        return rearrange(out, "b (t c) y x -> b t c y x", t=self.future)
+
+    def forward_channels(self, x: torch.Tensor, embedding: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _check_inputs(self, fields: torch.Tensor, parameters: torch.Tensor | None) -> None:
+        expected = (self.history, len(self.variables))
+        if fields.ndim != 5 or tuple(fields.shape[1:3]) != expected:
+            raise ValueError(
+                f"fields must be (batch, history={self.history}, variables={len(self.variables)}, y, x) "
+                f"(got {tuple(fields.shape)})"
+            )
+        if self.conditioning:
+            if parameters is None or tuple(parameters.shape) != (fields.shape[0], len(self.conditioning)):
+                got = None if parameters is None else tuple(parameters.shape)
+                raise ValueError(f"parameters must be (batch, {len(self.conditioning)}) for conditioning "
+                                 f"{self.conditioning} (got {got})")
