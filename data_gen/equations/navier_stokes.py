@@ -69,8 +69,10 @@ class NavierStokesSpectral(Equation):
             grid.complex_dtype
         )
         self._velocity_symbols[:, 0, 0] = 0
-        # (uv, u² − v²) → u·∇ω, dealiased.
-        self._advection_symbols = torch.stack(((ky**2 - kx**2) * mask, kx * ky * mask))
+        # (uv, u² − v²) → −u·∇ω, dealiased; complex so products need no dtype conversion.
+        self._minus_advection_symbols = (-torch.stack(((ky**2 - kx**2) * mask, kx * ky * mask))).to(
+            grid.complex_dtype
+        )
         self._linear = -self.viscosity.reshape(-1, 1, 1) * k2 - self.drag.reshape(-1, 1, 1)
 
         self._forcing_hat = None
@@ -98,30 +100,29 @@ class NavierStokesSpectral(Equation):
         """Physical dealiased velocity ``(batch, 2, n, n)`` holding ``(u, v)``."""
         return torch.fft.irfft2(state.unsqueeze(1) * self._velocity_symbols, s=(self.grid.n, self.grid.n))
 
-    def _advection_and_speed(self, state, with_speed: bool):
+    def _tendency_and_speed(self, state: torch.Tensor, with_speed: bool):
+        """``F̂ − (u·∇ω)^`` and, if asked, the per-sample maximum speed (same transforms)."""
         velocity = self.velocity(state)
         u, v = velocity[:, 0], velocity[:, 1]
+        uu = u * u
+        difference = torch.addcmul(uu, v, v, value=-1)  # u² − v²
+        products = torch.stack((u * v, difference), dim=1)
+        speed = None
         if with_speed:
-            uu, vv = u * u, v * v
-            products = torch.stack((u * v, uu - vv), dim=1)
-            speed = torch.sqrt((uu + vv).detach().amax(dim=(-2, -1)))
-        else:
-            products = torch.stack((u * v, (u - v) * (u + v)), dim=1)
-            speed = None
-        advection = (torch.fft.rfft2(products) * self._advection_symbols).sum(dim=1)
-        return advection, speed
-
-    def _add_forcing(self, advection: torch.Tensor) -> torch.Tensor:
-        if self._forcing_hat is None:
-            return -advection
-        return self._forcing_hat - advection
+            # |u|² = 2u² − (u² − v²)
+            speed = torch.sqrt(torch.sub(2 * uu, difference).detach().amax(dim=(-2, -1)))
+        products_hat = torch.fft.rfft2(products)
+        symbols = self._minus_advection_symbols
+        tendency = products_hat[:, 0] * symbols[0] if self._forcing_hat is None else torch.addcmul(
+            self._forcing_hat, products_hat[:, 0], symbols[0]
+        )
+        return torch.addcmul(tendency, products_hat[:, 1], symbols[1]), speed
 
     def explicit_terms(self, state: torch.Tensor) -> torch.Tensor:
-        return self._add_forcing(self._advection_and_speed(state, with_speed=False)[0])
+        return self._tendency_and_speed(state, with_speed=False)[0]
 
     def explicit_terms_and_max_speed(self, state):
-        advection, speed = self._advection_and_speed(state, with_speed=True)
-        return self._add_forcing(advection), speed
+        return self._tendency_and_speed(state, with_speed=True)
 
     def implicit_terms(self, state: torch.Tensor) -> torch.Tensor:
         return self._linear * state

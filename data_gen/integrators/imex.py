@@ -47,7 +47,9 @@ class CrankNicolsonRK4(Integrator):
         for k, gamma in enumerate(self.gammas):
             mu = 0.5 * dt * (self.alphas[k + 1] - self.alphas[k])
             inverse = 1.0 / (1.0 - mu * linear)
-            stages.append(((1.0 + mu * linear) * inverse, gamma * dt * inverse))
+            # Complex, like the state, so that each stage multiplies without a dtype conversion.
+            complex_dtype = torch.complex128 if linear.dtype == torch.float64 else torch.complex64
+            stages.append((((1.0 + mu * linear) * inverse).to(complex_dtype), (gamma * dt * inverse).to(complex_dtype)))
         return stages
 
     def step(self, state, dt, explicit0=None):

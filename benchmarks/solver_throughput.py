@@ -1,0 +1,166 @@
+"""Solver throughput: steps/s, sample-steps/s and the cost of a step in FFTs.
+
+Prints one JSON object. For every integrator, at 64² batch 16 and 256² batch 1 in float32:
+``steps_per_s`` (inner steps of the adaptive stepper, CFL control included), ``sample_steps_per_s``
+and ``transform_ratio`` = (time of one step) / (time of one ``rfft2`` of the same batch), both
+measured in this run, so the ratio is comparable across machines. A CN-RK4 step needs 20
+transforms (5 stages × 2 inverse + 2 forward, each on two fields): the closer the ratio is to
+that, the less Python and elementwise overhead remains. Also the peak resident memory of a
+256² batch-16 CN-RK4 rollout, measured in a fresh process.
+
+    python benchmarks/solver_throughput.py [--device cpu|cuda] [--repeats 5] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from data_gen import PeriodicGrid, Stepper
+from data_gen.equations import NavierStokesSpectral
+from data_gen.forcing import fno_forcing
+from data_gen.initial_conditions import gaussian_random_field
+
+SIZES = ((64, 16), (256, 1))
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def median_time(fn, device: str, repeats: int, inner: int) -> float:
+    """Median over ``repeats`` of the mean time of ``inner`` calls (after one warm-up)."""
+    fn()
+    _sync(device)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        _sync(device)
+        samples.append((time.perf_counter() - start) / inner)
+    return statistics.median(samples)
+
+
+def rfft2_time(n: int, batch: int, device: str, repeats: int) -> float:
+    field = torch.randn(batch, n, n, device=device)
+    return median_time(lambda: torch.fft.rfft2(field), device, repeats, inner=50)
+
+
+def navier_stokes_case(scheme: str, solver: str = "spectral"):
+    """A builder ``(n, batch, device) -> (stepper, encoded state)`` on the FNO forced flow."""
+
+    def build(n, batch, device):
+        grid = PeriodicGrid(n, 1.0, torch.float32, device)
+        vorticity = gaussian_random_field(grid, 0, range(batch))
+        if solver == "spectral":
+            equation = NavierStokesSpectral(grid, 1e-4, forcing=fno_forcing(grid), forcing_amplitude=0.1)
+        else:
+            from data_gen.equations import NavierStokesFD
+
+            equation = NavierStokesFD(grid, 1e-4, forcing=fno_forcing(grid), forcing_amplitude=0.1)
+        stepper = Stepper(equation, interval=1.0, scheme=scheme, cfl=0.5)
+        return stepper, equation.encode(vorticity)
+
+    return build
+
+
+def step_time(build, n: int, batch: int, device: str, repeats: int) -> float:
+    stepper, state = build(n, batch, device)
+    steps_per_call = 10
+    # A fixed interval of exactly `steps_per_call` substeps: the stepper's own CFL logic runs.
+    _, speed = stepper.equation.explicit_terms_and_max_speed(state)
+    dt = float(stepper.equation.time_step_limit(speed, stepper.cfl).min()) * 0.9
+    stepper.max_dt = dt
+    interval = dt * steps_per_call * (1 - 1e-9)
+
+    def advance():
+        stepper.advance(state, interval=interval)
+
+    return median_time(advance, device, repeats, inner=1) / steps_per_call
+
+
+def cases() -> dict:
+    found = {f"ns_spectral_{s}": navier_stokes_case(s) for s in NavierStokesSpectral.schemes}
+    try:
+        from data_gen.equations import NavierStokesFD
+
+        found.update({f"ns_fd_{s}": navier_stokes_case(s, "fd") for s in NavierStokesFD.schemes})
+    except ImportError:
+        pass
+    return found
+
+
+def peak_memory_mb(device: str) -> dict:
+    """Peak memory of a 256² batch-16 CN-RK4 advance, in a fresh process (RSS on CPU)."""
+    code = f"""
+import resource, torch, json, sys
+sys.path.insert(0, {str(__file__.rsplit('/', 1)[0])!r})
+from solver_throughput import navier_stokes_case
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+stepper, state = navier_stokes_case("cn_rk4")(256, 16, {device!r})
+if {device!r}.startswith("cuda"):
+    torch.cuda.reset_peak_memory_stats()
+stepper.max_dt = 1e-3
+stepper.advance(state, interval=5e-3)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = {{"rss_increase_mb": (peak - base) / 1024, "state_mb": state.numel() * state.element_size() / 2**20}}
+if {device!r}.startswith("cuda"):
+    out["cuda_peak_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
+print(json.dumps(out))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="64² only, 2 repeats (a smoke run)")
+    args = parser.parse_args()
+    sizes = SIZES[:1] if args.quick else SIZES
+    repeats = 2 if args.quick else args.repeats
+
+    report = {
+        "benchmark": "solver_throughput",
+        "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
+        "machine": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "dtype": "float32",
+        "results": {},
+    }
+    fft_times = {(n, b): rfft2_time(n, b, args.device, repeats) for n, b in sizes}
+    for name, build in cases().items():
+        for n, batch in sizes:
+            seconds = step_time(build, n, batch, args.device, repeats)
+            report["results"][f"{name}@{n}x{n}_b{batch}"] = {
+                "steps_per_s": round(1 / seconds, 1),
+                "sample_steps_per_s": round(batch / seconds, 1),
+                "step_ms": round(1e3 * seconds, 3),
+                "rfft2_ms": round(1e3 * fft_times[(n, batch)], 4),
+                "transform_ratio": round(seconds / fft_times[(n, batch)], 1),
+            }
+    try:
+        from shallow_water_throughput import measure_shallow_water
+
+        report["results"].update(measure_shallow_water(repeats))
+    except ImportError:
+        pass
+    if not args.quick:
+        report["peak_memory_256x256_b16_cn_rk4"] = peak_memory_mb(args.device)
+    report["goal"] = "transform_ratio <= 25 for ns_spectral_cn_rk4"
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
