@@ -2,5 +2,7 @@
 
 from .base import Equation
 from .navier_stokes import NavierStokesSpectral
+from .navier_stokes_fd import NavierStokesFD
+from .shallow_water import ShallowWater
 
-__all__ = ["Equation", "NavierStokesSpectral"]
+__all__ = ["Equation", "NavierStokesSpectral", "NavierStokesFD", "ShallowWater"]

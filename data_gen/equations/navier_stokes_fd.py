@@ -1,0 +1,177 @@
+"""2-D incompressible Navier–Stokes in vorticity form, second-order finite differences.
+
+``∂ω/∂t = J(ψ, ω) + ν Δ_h ω + F − μ ω`` with ``J(ψ, ω) = ψ_x ω_y − ψ_y ω_x = −u·∇ω`` and
+``Δ_h ψ = −ω`` on the periodic collocated grid of :class:`~data_gen.grid.PeriodicGrid`. The state is
+the physical vorticity ``(batch, n, n)``; the scheme is explicit (RK3 or RK4), an independent
+cross-check of the spectral solver.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..checks import batch_size_of, per_sample, require
+from ..errors import ParameterError
+from ..grid import PeriodicGrid
+from .base import Equation
+
+# Largest x with |R(−x)| ≤ 1 for the stability polynomial R of each scheme (dt·|λ| for a real λ < 0):
+# RK4, R(z) = Σ_{k≤4} z^k/k!, is stable on [−2.7853, 0]; SSPRK3, R(z) = Σ_{k≤3} z^k/k!, on [−2.5127, 0].
+REAL_AXIS_STABILITY = {"rk4": 2.7852935634, "rk3": 2.5127453266}
+
+
+def _difference(field: torch.Tensor, dim: int) -> torch.Tensor:
+    """Undivided centred difference ``f_{i+1} − f_{i−1}`` along ``dim`` (periodic)."""
+    return torch.roll(field, -1, dims=dim) - torch.roll(field, 1, dims=dim)
+
+
+class NavierStokesFD(Equation):
+    """Vorticity–streamfunction finite differences with the Arakawa (1966) Jacobian.
+
+    - Jacobian: ``J = (J⁺⁺ + J⁺ˣ + Jˣ⁺)/3``, the average of the advective form and two flux forms,
+      built from centred differences ``D_x, D_y``:
+      ``J⁺⁺ = D_xψ D_yω − D_yψ D_xω``, ``J⁺ˣ = D_x(ψ D_yω) − D_y(ψ D_xω)``,
+      ``Jˣ⁺ = D_y(ω D_xψ) − D_x(ω D_yψ)``. The average satisfies ``Σ ψ J = Σ ω J = 0`` exactly, so
+      with ``ν = μ = F = 0`` the discrete energy ``½ Σ ψω`` and enstrophy ``½ Σ ω²`` are
+      conserved by the semi-discrete system (only time stepping changes them).
+    - Streamfunction: the 5-point Laplacian ``Δ_h`` is inverted exactly by FFT (its symbol is
+      ``−(4/h²)(sin²(k_x h/2) + sin²(k_y h/2))``), with zero mean.
+    - Velocity ``u = D_yψ, v = −D_xψ``: its centred divergence ``D_x u + D_y v`` vanishes identically.
+    - Diffusion ``ν Δ_h ω`` with the 5-point Laplacian, explicit like everything else.
+
+    Arguments are those of :class:`~data_gen.equations.navier_stokes.NavierStokesSpectral`:
+
+    Args:
+        grid: the periodic grid (its dtype and device are the simulation's).
+        viscosity: ν, scalar or ``(batch,)``; ``0`` only with ``drag > 0`` or ``allow_inviscid``.
+        drag: linear drag μ ≥ 0, scalar or ``(batch,)``.
+        forcing: vorticity forcing ``(n, n)`` or ``(batch, n, n)`` of unit amplitude, or ``None``.
+        forcing_amplitude: multiplies ``forcing``, scalar or ``(batch,)``.
+        allow_inviscid: accept ``ν = μ = 0`` (conservation studies), otherwise refused.
+    """
+
+    schemes = ("rk4", "rk3")
+    variables = ("vorticity",)
+
+    def __init__(
+        self,
+        grid: PeriodicGrid,
+        viscosity,
+        drag=0.0,
+        forcing: torch.Tensor | None = None,
+        forcing_amplitude=1.0,
+        *,
+        allow_inviscid: bool = False,
+    ):
+        self.grid = grid
+        kw = dict(dtype=grid.dtype, device=grid.device)
+        self.viscosity = per_sample(viscosity, "viscosity", minimum=0.0, **kw)
+        self.drag = per_sample(drag, "drag", minimum=0.0, **kw)
+        self.forcing_amplitude = per_sample(forcing_amplitude, "forcing_amplitude", **kw)
+        self.batch_size = batch_size_of(self.viscosity, self.drag, self.forcing_amplitude)
+        if not allow_inviscid:
+            dissipative = (self.viscosity.detach() > 0) | (self.drag.detach() > 0)
+            if not bool(dissipative.all()):
+                raise ParameterError(
+                    f"viscosity must be > 0 when drag is 0 (got viscosity {self.viscosity.tolist()}, "
+                    f"drag {self.drag.tolist()}); pass allow_inviscid=True for an inviscid run"
+                )
+
+        self.forcing = None
+        if forcing is not None:
+            forcing = forcing.to(**kw)
+            require(forcing.shape[-2:] == (grid.n, grid.n) and forcing.ndim in (2, 3), "forcing",
+                    f"an ({grid.n}, {grid.n}) or (batch, {grid.n}, {grid.n}) field", tuple(forcing.shape))
+            if forcing.ndim == 3:
+                self.batch_size = batch_size_of(self.viscosity, torch.empty(forcing.shape[0]))
+            self.forcing = forcing
+
+        h = grid.spacing
+        kx, ky = grid.wavenumbers()
+        minus_laplacian = (4 / h**2) * (torch.sin(kx * h / 2) ** 2 + torch.sin(ky * h / 2) ** 2)
+        safe = torch.where(minus_laplacian > 0, minus_laplacian, torch.ones_like(minus_laplacian))
+        # ψ̂ = ω̂ / (−Δ_h symbol); the mean of ψ is a gauge and set to zero.
+        self._inverse_minus_laplacian = torch.where(minus_laplacian > 0, 1 / safe, torch.zeros_like(safe))
+
+    # --- representation -------------------------------------------------------------------
+    def encode(self, vorticity: torch.Tensor) -> torch.Tensor:
+        require(vorticity.shape[-2:] == (self.grid.n, self.grid.n) and vorticity.ndim == 3, "vorticity",
+                f"shaped (batch, {self.grid.n}, {self.grid.n})", tuple(vorticity.shape))
+        return vorticity.to(self.grid.dtype)
+
+    # --- discrete operators ---------------------------------------------------------------
+    def streamfunction(self, vorticity: torch.Tensor) -> torch.Tensor:
+        """``ψ`` with ``Δ_h ψ = −ω`` (5-point Laplacian, exact periodic solve), zero mean."""
+        n = self.grid.n
+        return torch.fft.irfft2(torch.fft.rfft2(vorticity) * self._inverse_minus_laplacian, s=(n, n))
+
+    def laplacian(self, field: torch.Tensor) -> torch.Tensor:
+        """The 5-point Laplacian ``Δ_h``."""
+        neighbours = (torch.roll(field, 1, -1) + torch.roll(field, -1, -1)
+                      + torch.roll(field, 1, -2) + torch.roll(field, -1, -2))
+        return (neighbours - 4 * field) / self.grid.spacing**2
+
+    def velocity(self, vorticity: torch.Tensor) -> torch.Tensor:
+        """``(u, v) = (D_yψ, −D_xψ)`` stacked as ``(batch, 2, n, n)``."""
+        psi = self.streamfunction(vorticity)
+        two_h = 2 * self.grid.spacing
+        return torch.stack((_difference(psi, -2) / two_h, -_difference(psi, -1) / two_h), dim=1)
+
+    def jacobian(self, psi: torch.Tensor, vorticity: torch.Tensor) -> torch.Tensor:
+        """Arakawa's ``J(ψ, ω) = (J⁺⁺ + J⁺ˣ + Jˣ⁺)/3`` (see the class docstring)."""
+        return self._jacobian(psi, vorticity, _difference(psi, -1), _difference(psi, -2))
+
+    def _jacobian(self, psi, vorticity, psi_x, psi_y):
+        # Undivided differences throughout: every term carries 1/(2h)², applied once at the end.
+        omega_x, omega_y = _difference(vorticity, -1), _difference(vorticity, -2)
+        total = (
+            psi_x * omega_y - psi_y * omega_x  # J⁺⁺
+            + _difference(psi * omega_y - vorticity * psi_y, -1)  # D_x parts of J⁺ˣ and Jˣ⁺
+            + _difference(vorticity * psi_x - psi * omega_x, -2)  # D_y parts of J⁺ˣ and Jˣ⁺
+        )
+        return total / (12 * self.grid.spacing**2)
+
+    # --- the right-hand side ---------------------------------------------------------------
+    def _tendency(self, vorticity: torch.Tensor, with_speed: bool):
+        psi = self.streamfunction(vorticity)
+        psi_x, psi_y = _difference(psi, -1), _difference(psi, -2)
+        tendency = self._jacobian(psi, vorticity, psi_x, psi_y)
+        tendency = tendency + self.viscosity.reshape(-1, 1, 1) * self.laplacian(vorticity)
+        tendency = tendency - self.drag.reshape(-1, 1, 1) * vorticity
+        if self.forcing is not None:
+            # Scaled here, not once at construction, so that a gradient w.r.t. the amplitude can
+            # be taken through the same equation object more than once.
+            tendency = tendency + self.forcing_amplitude.reshape(-1, 1, 1) * self.forcing
+        speed = None
+        if with_speed:
+            squared = (psi_x.detach() ** 2 + psi_y.detach() ** 2).amax(dim=(-2, -1))
+            speed = torch.sqrt(squared) / (2 * self.grid.spacing)
+        return tendency, speed
+
+    def explicit_terms(self, state: torch.Tensor) -> torch.Tensor:
+        return self._tendency(state, with_speed=False)[0]
+
+    def explicit_terms_and_max_speed(self, state):
+        return self._tendency(state, with_speed=True)
+
+    def max_speed(self, state: torch.Tensor) -> torch.Tensor:
+        velocity = self.velocity(state.detach())
+        return torch.sqrt((velocity**2).sum(dim=1).amax(dim=(-2, -1)))
+
+    # --- time step control -----------------------------------------------------------------
+    def time_step_limit(self, max_speed: torch.Tensor, cfl: float) -> torch.Tensor:
+        """``dt = 1 / (|u|_max/(cfl·h) + (8ν/h² + μ)/c)``: advective CFL and explicit diffusion.
+
+        The 5-point Laplacian's most negative eigenvalue is ``−8/h²`` (the checkerboard mode),
+        so diffusion and drag alone need ``dt (8ν/h² + μ) ≤ c`` with ``c`` the scheme's
+        real-axis stability limit. ``Equation.time_step_limit`` is not told which scheme runs,
+        so ``c`` is the smallest over :attr:`schemes` (SSPRK3's 2.5127; RK4 would allow 2.7853).
+        The two rates are added rather than min'd: advection gives imaginary eigenvalues
+        (``J(ψ, ·)`` is skew; ``|λ| ≤ √2|u|_max/h`` for uniform flow), diffusion real ones, and
+        the RK3/RK4 stability regions contain the diamond between their real limit and their
+        imaginary limit (√3, 2√2), so a step whose two fractions sum to one is stable for both.
+        """
+        limit = min(REAL_AXIS_STABILITY[s] for s in self.schemes)
+        diffusive_rate = (8 * self.viscosity.detach() / self.grid.spacing**2 + self.drag.detach()) / limit
+        advective_rate = max_speed / (cfl * self.grid.spacing)
+        return 1 / (advective_rate + diffusive_rate)
