@@ -1,0 +1,371 @@
+"""Rotating shallow water on a doubly periodic f-plane: second-order finite differences on a C-grid.
+
+Vector-invariant form with per-sample ``(batch,)`` parameters::
+
+    ∂u/∂t − q V = −∂x(g h + K) + ν Δu − ν₄ Δ²u − μ u        q = (f + ζ)/h,  ζ = ∂x v − ∂y u
+    ∂v/∂t + q U = −∂y(g h + K) + ν Δv − ν₄ Δ²v − μ v        (U, V) = h (u, v),  K = ½|u|²
+    ∂h/∂t + ∂x U + ∂y V = 0
+
+Where each quantity lives (grid spacing Δ = L/n, ``x_i = i·Δ``; arrays are ``[..., j, i]``)::
+
+    h[j, i]  depth         at cell centres  (x_i,      y_j)        ← the output points
+    u[j, i]  x-velocity    on x-faces       (x_i + Δ/2, y_j)
+    v[j, i]  y-velocity    on y-faces       (x_i,      y_j + Δ/2)
+    q, ζ     vorticity     at corners       (x_i + Δ/2, y_j + Δ/2)
+
+The depth sits on the points ``x_i = i·L/n`` that the spectral solvers and the dataset files use,
+so only u, v and the vorticity are interpolated for output (:meth:`ShallowWater.to_output`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..checks import batch_size_of, per_sample, require
+from ..errors import ParameterError
+from ..grid import PeriodicGrid
+from ..spectral import irfft2, rfft2
+from .base import Equation
+
+ROTATIONAL_SCHEMES = ("arakawa_lamb", "sadourny_energy")
+
+# Largest stable CFL number per integrator, in the units of ShallowWater.time_step_limit: the
+# fastest linear C-grid mode has |λ|·dt = 2√2·CFL, and the stability boundary on the imaginary
+# axis is 2√2 for RK4 and √3 for SSP-RK3 (√3 / 2√2 = 0.612).
+MAX_CFL = {"rk4": 1.0, "rk3": 0.6}
+# Real-axis stability reach used for the diffusive limit (RK4 reaches 2.79, SSP-RK3 2.51).
+_DIFFUSIVE_REACH = 2.5
+
+
+# --- neighbours on the periodic grid (arrays are [..., y, x]) --------------------------------
+def _east(a: torch.Tensor) -> torch.Tensor:
+    return torch.roll(a, -1, dims=-1)
+
+
+def _west(a: torch.Tensor) -> torch.Tensor:
+    return torch.roll(a, 1, dims=-1)
+
+
+def _north(a: torch.Tensor) -> torch.Tensor:
+    return torch.roll(a, -1, dims=-2)
+
+
+def _south(a: torch.Tensor) -> torch.Tensor:
+    return torch.roll(a, 1, dims=-2)
+
+
+def _laplacian(a: torch.Tensor, spacing: float) -> torch.Tensor:
+    return (_east(a) + _west(a) + _north(a) + _south(a) - 4 * a) / spacing**2
+
+
+def spectral_shift(field: torch.Tensor, shift_x: float, shift_y: float) -> torch.Tensor:
+    """Trigonometric interpolation of a periodic field ``(..., n, n)`` to points moved by
+    ``(shift_x, shift_y)`` grid spacings.
+
+    Exact for band-limited fields and norm-preserving (spectra, and so resolution checks, are
+    unchanged), unlike 2- or 4-point averages, which damp the grid scale. The Nyquist mode of a
+    half-cell shift is zeroed: ``cos(π x/Δ)`` vanishes midway between samples.
+    """
+    n = field.shape[-1]
+    coeffs = rfft2(field)
+    kx = torch.fft.rfftfreq(n, d=1.0 / n, dtype=field.dtype, device=field.device)
+    ky = torch.fft.fftfreq(n, d=1.0 / n, dtype=field.dtype, device=field.device)
+    phase = 2 * math.pi / n * (shift_x * kx[None, :] + shift_y * ky[:, None])
+    factor = torch.polar(torch.ones_like(phase), phase)
+    if shift_x % 1:
+        factor[:, n // 2] = 0
+    if shift_y % 1:
+        factor[n // 2, :] = 0
+    return irfft2(coeffs * factor, s=(n, n))
+
+
+class ShallowWater(Equation):
+    """Rotating shallow water on an Arakawa C-grid, energy-conserving in space.
+
+    The rotational term ``(f + ζ) ẑ × (h u)/h`` uses either Arakawa & Lamb (1981), which conserves
+    energy and potential enstrophy ``Σ ½ h q²`` of the semi-discrete system (the default: it keeps
+    the enstrophy cascade of balanced turbulence honest), or Sadourny's (1975) energy-conserving
+    form. Both conserve mass exactly and energy ``Σ (h K + ½ g h²)`` when ``ν = ν₄ = μ = 0``;
+    both reduce to ``f v̄ˣʸ`` for constant potential vorticity, so their linear waves coincide.
+    Without a stiff linear part, the state is advanced by explicit Runge–Kutta schemes.
+
+    Fields (what :class:`~data_gen.stepper.Stepper` takes and returns) are ``(batch, 3, n, n)``
+    holding ``(h, u, v)`` with ``h`` the total depth (see the module docstring for positions).
+    The integrated state holds ``h − H`` instead of ``h``: in float32 the depth perturbation then
+    keeps its full precision instead of sharing 24 bits with ``H``.
+
+    Args:
+        grid: the periodic grid (its dtype and device are the simulation's).
+        coriolis: f (any sign), scalar or ``(batch,)``.
+        gravity: g > 0.
+        mean_depth: H > 0, the reference depth (mean depth of the initial conditions).
+        viscosity: Laplacian viscosity ν ≥ 0 acting on u and v.
+        hyperviscosity: biharmonic viscosity ν₄ ≥ 0 (the term is ``−ν₄ Δ²u``).
+        drag: linear drag μ ≥ 0.
+        rotational_scheme: ``"arakawa_lamb"`` or ``"sadourny_energy"``.
+    """
+
+    schemes = ("rk4", "rk3")
+    variables = ("height", "u", "v")
+    output_variables = ("height", "u", "v", "vorticity")
+
+    def __init__(
+        self,
+        grid: PeriodicGrid,
+        coriolis,
+        gravity=1.0,
+        mean_depth=1.0,
+        viscosity=0.0,
+        hyperviscosity=0.0,
+        drag=0.0,
+        *,
+        rotational_scheme: str = "arakawa_lamb",
+    ):
+        self.grid = grid
+        kw = dict(dtype=grid.dtype, device=grid.device)
+        self.coriolis = per_sample(coriolis, "coriolis", **kw)
+        self.gravity = per_sample(gravity, "gravity", strictly_positive=True, **kw)
+        self.mean_depth = per_sample(mean_depth, "mean_depth", strictly_positive=True, **kw)
+        self.viscosity = per_sample(viscosity, "viscosity", minimum=0.0, **kw)
+        self.hyperviscosity = per_sample(hyperviscosity, "hyperviscosity", minimum=0.0, **kw)
+        self.drag = per_sample(drag, "drag", minimum=0.0, **kw)
+        self.batch_size = batch_size_of(
+            self.coriolis, self.gravity, self.mean_depth, self.viscosity, self.hyperviscosity, self.drag
+        )
+        require(rotational_scheme in ROTATIONAL_SCHEMES, "rotational_scheme",
+                f"one of {', '.join(ROTATIONAL_SCHEMES)}", rotational_scheme)
+        self.rotational_scheme = rotational_scheme
+        # Skip the dissipation stencils when they are zero and no gradient is wanted through them.
+        self._dissipative = {
+            name: bool(p.requires_grad or (p.detach() != 0).any())
+            for name, p in (("viscosity", self.viscosity), ("hyperviscosity", self.hyperviscosity), ("drag", self.drag))
+        }
+
+    # --- parameters as views that broadcast against (batch, n, n) ------------------------------
+    @staticmethod
+    def _view(p: torch.Tensor) -> torch.Tensor:
+        return p.reshape(-1, 1, 1)
+
+    @property
+    def wave_speed(self) -> torch.Tensor:
+        """The gravity-wave speed ``√(gH)`` per sample."""
+        return torch.sqrt(self.gravity * self.mean_depth)
+
+    @property
+    def deformation_radius(self) -> torch.Tensor:
+        """The Rossby radius ``√(gH)/|f|`` per sample (``inf`` where ``f = 0``)."""
+        return self.wave_speed / self.coriolis.abs()
+
+    # --- representation -------------------------------------------------------------------
+    def _check_fields(self, fields: torch.Tensor, name: str) -> None:
+        n = self.grid.n
+        require(fields.ndim == 4 and fields.shape[1:] == (3, n, n), name,
+                f"shaped (batch, 3, {n}, {n}) holding (h, u, v)", tuple(fields.shape))
+
+    def encode(self, fields: torch.Tensor) -> torch.Tensor:
+        self._check_fields(fields, "fields")
+        fields = fields.to(self.grid.dtype)
+        depth = fields[:, :1] - self.mean_depth.reshape(-1, 1, 1, 1)
+        return torch.cat((depth, fields[:, 1:]), dim=1)
+
+    def decode(self, state: torch.Tensor) -> torch.Tensor:
+        return torch.cat((state[:, :1] + self.mean_depth.reshape(-1, 1, 1, 1), state[:, 1:]), dim=1)
+
+    # --- the right-hand side ---------------------------------------------------------------
+    def explicit_terms(self, state: torch.Tensor) -> torch.Tensor:
+        return self._tendencies(state, with_speed=False)[0]
+
+    def explicit_terms_and_max_speed(self, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._tendencies(state, with_speed=True)
+
+    def _tendencies(self, state: torch.Tensor, with_speed: bool):
+        dx = self.grid.spacing
+        g = self._view(self.gravity)
+        eta, u, v = state.unbind(dim=1)
+        h = eta + self._view(self.mean_depth)
+        h_u = 0.5 * (h + _east(h))  # depth on x-faces
+        h_v = 0.5 * (h + _north(h))  # depth on y-faces
+        h_q = 0.5 * (h_u + _north(h_u))  # depth at corners
+        mass_flux_x, mass_flux_y = h_u * u, h_v * v
+        mass_flux_x_west, mass_flux_y_south = _west(mass_flux_x), _south(mass_flux_y)
+        vorticity = (_east(v) - v - _north(u) + u) / dx
+        potential_vorticity = (self._view(self.coriolis) + vorticity) / h_q
+        uu, vv = u * u, v * v
+        kinetic = 0.25 * (uu + _west(uu) + vv + _south(vv))
+        # g (h − H) rather than g h: the same gradient, without cancelling digits in float32.
+        bernoulli = kinetic + g * eta
+
+        if self.rotational_scheme == "sadourny_energy":
+            du, dv = self._sadourny_energy(potential_vorticity, mass_flux_x, mass_flux_y)
+        else:
+            du, dv = self._arakawa_lamb(
+                potential_vorticity, mass_flux_x, mass_flux_y, mass_flux_x_west, mass_flux_y_south
+            )
+        du = du - (_east(bernoulli) - bernoulli) / dx
+        dv = dv - (_north(bernoulli) - bernoulli) / dx
+        du, dv = self._add_dissipation(u, v, du, dv)
+        deta = -(mass_flux_x - mass_flux_x_west + mass_flux_y - mass_flux_y_south) / dx
+        tendency = torch.stack((deta, du, dv), dim=1)
+        if not with_speed:
+            return tendency, None
+        with torch.no_grad():
+            speed = torch.sqrt(self.gravity * h.amax(dim=(-2, -1)).clamp(min=0)) + torch.sqrt(
+                uu.amax(dim=(-2, -1)) + vv.amax(dim=(-2, -1))
+            )
+        return tendency, speed
+
+    @staticmethod
+    def _sadourny_energy(q, mass_flux_x, mass_flux_y):
+        # q times the 2-point mean of the crossing flux at corners, then averaged onto the face.
+        flux_v_at_corner = q * 0.5 * (mass_flux_y + _east(mass_flux_y))
+        flux_u_at_corner = q * 0.5 * (mass_flux_x + _north(mass_flux_x))
+        du = 0.5 * (flux_v_at_corner + _south(flux_v_at_corner))
+        dv = -0.5 * (flux_u_at_corner + _west(flux_u_at_corner))
+        return du, dv
+
+    @staticmethod
+    def _arakawa_lamb(q, mass_flux_x, mass_flux_y, mass_flux_x_west, mass_flux_y_south):
+        # Arakawa & Lamb (1981), eqs. (3.5)–(3.6) with the coefficients (3.34), written per cell:
+        # each h-cell combines the potential vorticities at its corners NE, NW, SW, SE and hands
+        # its share to the four faces around it, so that the Coriolis work cancels pairwise.
+        ne, nw, sw, se = q, _west(q), _south(_west(q)), _south(q)
+        rising, falling = ne + sw, nw + se
+        alpha = (2 * rising + falling) / 24  # α_{i,j} and γ_{i,j} of the paper
+        beta = (rising + 2 * falling) / 24  # β_{i,j} and δ_{i,j}
+        rise, fall = ne - sw, nw - se
+        epsilon = (rise + fall) / 24
+        phi = (fall - rise) / 24
+        # u on the face between this cell (west of it) and the next one east.
+        du = (
+            _east(alpha * mass_flux_y + beta * mass_flux_y_south - epsilon * mass_flux_x)
+            + beta * mass_flux_y
+            + alpha * mass_flux_y_south
+            + epsilon * mass_flux_x_west
+        )
+        # v on the face between this cell (south of it) and the next one north.
+        dv = (
+            -_north(alpha * mass_flux_x + beta * mass_flux_x_west + phi * mass_flux_y)
+            - alpha * mass_flux_x_west
+            - beta * mass_flux_x
+            + phi * mass_flux_y_south
+        )
+        return du, dv
+
+    def _add_dissipation(self, u, v, du, dv):
+        dx = self.grid.spacing
+        if self._dissipative["viscosity"] or self._dissipative["hyperviscosity"]:
+            lap_u, lap_v = _laplacian(u, dx), _laplacian(v, dx)
+            if self._dissipative["viscosity"]:
+                nu = self._view(self.viscosity)
+                du, dv = du + nu * lap_u, dv + nu * lap_v
+            if self._dissipative["hyperviscosity"]:
+                nu4 = self._view(self.hyperviscosity)
+                du, dv = du - nu4 * _laplacian(lap_u, dx), dv - nu4 * _laplacian(lap_v, dx)
+        if self._dissipative["drag"]:
+            mu = self._view(self.drag)
+            du, dv = du - mu * u, dv - mu * v
+        return du, dv
+
+    # --- time step control -----------------------------------------------------------------
+    def max_speed(self, state: torch.Tensor) -> torch.Tensor:
+        """Gravity-wave plus flow speed ``√(g·max h) + √(max u² + max v²)`` per sample."""
+        return self._tendencies(state.detach(), with_speed=True)[1]
+
+    @staticmethod
+    def check_cfl(cfl: float, scheme: str | None = None) -> None:
+        """Refuse a CFL number the integrator ``scheme`` (default: RK4) cannot keep stable."""
+        scheme = scheme or ShallowWater.schemes[0]
+        require(scheme in MAX_CFL, "scheme", f"one of {', '.join(MAX_CFL)}", scheme)
+        require(isinstance(cfl, (int, float)) and 0 < cfl <= MAX_CFL[scheme], "cfl",
+                f"in (0, {MAX_CFL[scheme]}] for the {scheme} scheme on the shallow-water C-grid", cfl)
+
+    def time_step_limit(self, max_speed: torch.Tensor, cfl: float) -> torch.Tensor:
+        """``dt`` per sample such that the fastest linear mode sits at ``cfl`` of the stability edge.
+
+        Waves: the fastest C-grid inertia–gravity mode has ``ω ≤ √(8c²/Δ² + f²) ≤ 2√2 (c + |f|Δ/√8)/Δ``,
+        and the flow speed is added to ``c`` for advection, so ``dt = cfl·Δ/(c + |u| + |f|Δ/√8)``:
+        the gravity-wave CFL number ``(√(gH) + |u|)·dt/Δ`` is at most ``cfl``. Dissipation: the
+        5-point operators reach ``8ν/Δ² + 64ν₄/Δ⁴ + μ`` on the real axis; the two rates add.
+        """
+        if cfl > max(MAX_CFL.values()):
+            self.check_cfl(cfl)
+        dx = self.grid.spacing
+        wave_rate = (max_speed + self.coriolis.detach().abs() * dx / math.sqrt(8)) / (cfl * dx)
+        diffusive = 8 * self.viscosity.detach() / dx**2 + 64 * self.hyperviscosity.detach() / dx**4 + self.drag.detach()
+        return 1.0 / (wave_rate + diffusive / (cfl * _DIFFUSIVE_REACH))
+
+    def stepper(self, interval: float, scheme: str | None = None, cfl: float = 0.5, max_dt: float | None = None):
+        """A :class:`~data_gen.stepper.Stepper` for this equation, refusing a CFL the scheme cannot take."""
+        from ..stepper import Stepper  # the stepper imports the integrators, which import equations
+
+        self.check_cfl(cfl, scheme)
+        return Stepper(self, interval, scheme=scheme, cfl=cfl, max_dt=max_dt)
+
+    def invalid_samples(self, state: torch.Tensor) -> tuple[torch.Tensor, str]:
+        state = state.detach()
+        batch = state.shape[0]
+        nonfinite = ~torch.isfinite(state).reshape(batch, -1).all(dim=1)
+        depth = state[:, 0] + self._view(self.mean_depth.detach())
+        dry = (depth.reshape(batch, -1) <= 0).any(dim=1) & ~nonfinite
+        reasons = [r for r, m in (("non-finite values", nonfinite), ("negative depth", dry)) if bool(m.any())]
+        return nonfinite | dry, " and ".join(reasons) or "none"
+
+    # --- diagnostics on fields (h, u, v) ----------------------------------------------------------
+    def vorticity(self, fields: torch.Tensor) -> torch.Tensor:
+        """Relative vorticity ``ζ = ∂x v − ∂y u`` at the corners ``(x_i + Δ/2, y_j + Δ/2)``."""
+        u, v = fields[:, 1], fields[:, 2]
+        return (_east(v) - v - _north(u) + u) / self.grid.spacing
+
+    def divergence(self, fields: torch.Tensor) -> torch.Tensor:
+        """``∂x u + ∂y v`` at cell centres."""
+        u, v = fields[:, 1], fields[:, 2]
+        return (u - _west(u) + v - _south(v)) / self.grid.spacing
+
+    def mass(self, fields: torch.Tensor) -> torch.Tensor:
+        """``∫ h dA`` per sample."""
+        return fields[:, 0].sum(dim=(-2, -1)) * self.grid.spacing**2
+
+    def energy(self, fields: torch.Tensor) -> torch.Tensor:
+        """``∫ h K + ½ g (h − H)² dA`` per sample, with ``K`` the 4-point kinetic energy the scheme uses.
+
+        Differs from ``∫ h K + ½ g h² dA`` by a multiple of the (conserved) mass, so it is the
+        energy the C-grid conserves when ``ν = ν₄ = μ = 0``.
+        """
+        h, u, v = fields.unbind(dim=1)
+        uu, vv = u * u, v * v
+        kinetic = 0.25 * (uu + _west(uu) + vv + _south(vv))
+        eta = h - self._view(self.mean_depth)
+        density = h * kinetic + 0.5 * self._view(self.gravity) * eta**2
+        return density.sum(dim=(-2, -1)) * self.grid.spacing**2
+
+    def potential_enstrophy(self, fields: torch.Tensor) -> torch.Tensor:
+        """``∫ ½ h q² dA`` with ``h`` averaged to the corners (conserved by Arakawa–Lamb)."""
+        h = fields[:, 0]
+        h_u = 0.5 * (h + _east(h))
+        h_q = 0.5 * (h_u + _north(h_u))
+        q = (self._view(self.coriolis) + self.vorticity(fields)) / h_q
+        return (0.5 * h_q * q**2).sum(dim=(-2, -1)) * self.grid.spacing**2
+
+    def to_output(self, fields: torch.Tensor) -> torch.Tensor:
+        """``(batch, 4, n, n)``: ``height``, ``u``, ``v``, ``vorticity``, all at the cell centres
+        ``(x_i, y_j) = (i·L/n, j·L/n)`` (``output_variables`` names them).
+
+        ``height`` is the total depth ``h``, already there; u, v and the corner vorticity are moved
+        by half a cell with :func:`spectral_shift` (trigonometric interpolation).
+        """
+        self._check_fields(fields, "fields")
+        h, u, v = fields.unbind(dim=1)
+        return torch.stack(
+            (
+                h,
+                spectral_shift(u, -0.5, 0.0),
+                spectral_shift(v, 0.0, -0.5),
+                spectral_shift(self.vorticity(fields), -0.5, -0.5),
+            ),
+            dim=1,
+        )
+
+
+__all__ = ["MAX_CFL", "ROTATIONAL_SCHEMES", "ShallowWater", "spectral_shift"]
