@@ -33,6 +33,9 @@ class Surrogate(HyperparametersMixin, nn.Module):
         log_parameters: conditioning parameters embedded through their logarithm.
     """
 
+    #: Whether trained weights apply unchanged on another grid (checked against the data).
+    resolution_independent = False
+
     def __init__(self, variables: Sequence[str], history: int, future: int, conditioning: Sequence[str] = (),
                  resolution: int | None = None, embedding_dim: int = 64,
                  log_parameters: Sequence[str] = ("viscosity",)):

@@ -50,11 +50,15 @@ class FNO(Surrogate):
         skip: ``linear`` (1×1 convolution, as in the original FNO) or ``identity``.
         channel_mlp: add a channel MLP in every block.
         channel_mlp_expansion: its hidden width relative to ``hidden_channels``.
-        grid_embedding: append the ``(x, y)`` position to the input.
+        grid_embedding: append the position to the input: ``periodic`` (sin/cos, keeps exact
+            resolution independence on periodic domains), ``linear`` (the original FNO's
+            ``(x, y)``, for non-periodic data) or ``none``.
         domain_padding: zero-padding fraction for non-periodic data (0: periodic, no padding).
         (the rest as in :class:`Surrogate`; conditioning applies FiLM channel modulation in
         every block.)
     """
+
+    resolution_independent = True
 
     def __init__(
         self,
@@ -71,7 +75,7 @@ class FNO(Surrogate):
         skip: Literal["linear", "identity"] = "linear",
         channel_mlp: bool = False,
         channel_mlp_expansion: float = 0.5,
-        grid_embedding: bool = True,
+        grid_embedding: Literal["periodic", "linear", "none"] = "periodic",
         domain_padding: float = 0.0,
         embedding_dim: int = 64,
         log_parameters: Sequence[str] = ("viscosity",),
@@ -80,8 +84,8 @@ class FNO(Surrogate):
         self.save_hyperparameters()
         if resolution is not None and modes > resolution // 2:
             raise ValueError(f"modes must be <= resolution // 2 = {resolution // 2} (got {modes})")
-        self.grid = GridEmbedding2d() if grid_embedding else None
-        in_channels = self.in_channels + (GridEmbedding2d.channels if grid_embedding else 0)
+        self.grid = GridEmbedding2d(grid_embedding) if grid_embedding != "none" else None
+        in_channels = self.in_channels + (self.grid.channels if self.grid is not None else 0)
         self.lifting = ChannelMLP(in_channels, hidden_channels, lifting_channels)
         self.padding = DomainPadding(domain_padding)
         self.blocks = nn.ModuleList(

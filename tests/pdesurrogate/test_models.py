@@ -1,0 +1,159 @@
+"""Architectures: shapes for every option, every parameter trained, resolution independence, conditioning."""
+
+import pytest
+import torch
+
+from pdesurrogate.models import FNO, UNet
+
+TINY_FNO = dict(hidden_channels=8, layers=2, modes=4, lifting_channels=8, projection_channels=8, embedding_dim=8)
+TINY_UNET = dict(hidden_channels=8, blocks_per_level=1, modes=4, embedding_dim=8, norm_groups=4)
+
+FNO_OPTIONS = {
+    "default": {},
+    "identity_skip": dict(skip="identity"),
+    "channel_mlp": dict(channel_mlp=True),
+    "no_grid": dict(grid_embedding="none"),
+    "linear_grid": dict(grid_embedding="linear"),
+    "padding": dict(domain_padding=0.25),
+    "conditioned": dict(conditioning=["viscosity", "forcing_amplitude"]),
+    "conditioned_all": dict(conditioning=["viscosity"], channel_mlp=True, skip="identity", domain_padding=0.1),
+}
+UNET_OPTIONS = {
+    "default": {},
+    "attention": dict(attention=True),
+    "fourier_first_two": dict(fourier_levels=2),
+    "fourier_all": dict(fourier_levels=4),
+    "walls": dict(periodic=False),
+    "two_blocks": dict(blocks_per_level=2),
+    "five_levels": dict(channel_multipliers=[1, 1, 2, 2, 4], resolution=32),
+    "conditioned": dict(conditioning=["viscosity"], attention=True, fourier_levels=1),
+}
+SHAPES = [  # variables, history, future
+    (["vorticity"], 1, 1),
+    (["height", "u", "v"], 3, 2),
+]
+
+
+def build(kind: str, option: dict, variables=("vorticity",), history=2, future=1):
+    cls, base = (FNO, TINY_FNO) if kind == "fno" else (UNet, TINY_UNET)
+    kwargs = {**base, "resolution": 16, **option}
+    return cls(list(variables), history, future, **kwargs)
+
+
+def inputs(model, batch=2, n=16):
+    fields = torch.randn(batch, model.history, len(model.variables), n, n)
+    parameters = None
+    if model.conditioning:
+        parameters = torch.rand(batch, len(model.conditioning)) * 1e-3 + 1e-4
+    return fields, parameters
+
+
+CASES = [("fno", name) for name in FNO_OPTIONS] + [("unet", name) for name in UNET_OPTIONS]
+
+
+@pytest.mark.parametrize("kind,name", CASES)
+@pytest.mark.parametrize("variables,history,future", SHAPES)
+def test_output_shape(kind, name, variables, history, future):
+    option = (FNO_OPTIONS if kind == "fno" else UNET_OPTIONS)[name]
+    model = build(kind, option, variables, history, future)
+    n = option.get("resolution", 16)
+    fields, parameters = inputs(model, n=n)
+    assert model(fields, parameters).shape == (2, future, len(variables), n, n)
+
+
+@pytest.mark.parametrize("kind,name", CASES)
+def test_every_parameter_gets_a_gradient(kind, name):
+    torch.manual_seed(0)
+    option = (FNO_OPTIONS if kind == "fno" else UNET_OPTIONS)[name]
+    model = build(kind, option)
+    fields, parameters = inputs(model, n=option.get("resolution", 16))
+    model(fields, parameters).square().mean().backward()
+    dead = [n for n, p in model.named_parameters() if p.grad is None or not bool(p.grad.abs().max() > 0)]
+    assert not dead, f"parameters without gradient: {dead}"
+
+
+def band_limited(n: int, k_max: int, seed: int = 0, channels: int = 2) -> torch.Tensor:
+    """A random real field with Fourier modes |kx|, |ky| ≤ k_max, sampled on an n×n grid."""
+    generator = torch.Generator().manual_seed(seed)
+    coefficients = torch.zeros(1, channels, 2 * k_max + 1, k_max + 1, dtype=torch.cfloat)
+    coefficients.real = torch.randn(coefficients.shape, generator=generator)
+    coefficients.imag = torch.randn(coefficients.shape, generator=generator)
+    spectrum = torch.zeros(1, channels, n, n // 2 + 1, dtype=torch.cfloat)
+    spectrum[..., : k_max + 1, : k_max + 1] = coefficients[..., : k_max + 1, :]
+    spectrum[..., n - k_max :, : k_max + 1] = coefficients[..., k_max + 1 :, :]
+    return torch.fft.irfft2(spectrum * n * n, s=(n, n))  # same amplitude on every grid
+
+
+def test_fno_is_resolution_independent_on_band_limited_input():
+    torch.manual_seed(0)
+    model = FNO(["vorticity", "u"], history=1, future=1, channel_mlp=True, **TINY_FNO)
+    coarse = band_limited(16, k_max=2).reshape(1, 1, 2, 16, 16)
+    fine = band_limited(32, k_max=2).reshape(1, 1, 2, 32, 32)
+    scale = 1 / coarse.std()  # unit variance, like normalised data
+    coarse, fine = coarse * scale, fine * scale
+    torch.testing.assert_close(fine[..., ::2, ::2], coarse, atol=1e-5, rtol=0)  # the same field
+    with torch.no_grad():
+        out_coarse, out_fine = model(coarse), model(fine)
+    # Differences come only from the aliasing of the GELU harmonics on the coarse grid.
+    error = (out_fine[..., ::2, ::2] - out_coarse).norm() / out_coarse.norm()
+    assert error < 1e-3, error
+
+
+def test_fno_trained_at_one_resolution_runs_at_twice_it():
+    model = FNO(["vorticity"], 1, 1, resolution=16, **{**TINY_FNO, "modes": 8})
+    assert model(torch.randn(1, 1, 1, 32, 32)).shape == (1, 1, 1, 32, 32)
+
+
+@pytest.mark.parametrize("kind", ["fno", "unet"])
+def test_conditioning_changes_the_output_and_receives_gradients(kind):
+    torch.manual_seed(0)
+    model = build(kind, dict(conditioning=["viscosity"]))
+    fields = torch.randn(1, 2, 1, 16, 16).expand(2, -1, -1, -1, -1)
+    viscosity = torch.tensor([[1e-3], [1e-4]])
+    out = model(fields, viscosity)
+    assert (out[0] - out[1]).abs().max() > 1e-4 * out.abs().max()
+    (out[0] - out[1]).square().mean().backward()
+    for name, p in model.parameter_embedding.named_parameters():
+        assert p.grad is not None and p.grad.abs().max() > 0, name
+
+
+def test_unconditioned_and_conditioned_are_the_same_class_differing_by_config():
+    plain = build("fno", {})
+    conditioned = build("fno", dict(conditioning=["viscosity"]))
+    assert type(plain) is type(conditioned)
+    assert plain.parameter_embedding is None and conditioned.parameter_embedding is not None
+
+
+def test_model_under_bf16_autocast_matches_float32():
+    torch.manual_seed(0)
+    model = build("fno", dict(conditioning=["viscosity"]))
+    fields, parameters = inputs(model)
+    with torch.no_grad():
+        reference = model(fields, parameters)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = model(fields, parameters)
+    assert (mixed.float() - reference).norm() / reference.norm() < 0.05
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: UNet(["w"], 1, 1, channel_multipliers=[1, 2, 4]), "at least 4 levels"),
+    (lambda: UNet(["w"], 1, 1, resolution=20), "divisible by 2\\^\\(levels-1\\) = 8"),
+    (lambda: FNO(["w"], 1, 1, modes=12, resolution=16), "modes must be <= resolution // 2 = 8"),
+    (lambda: FNO(["w"], 0, 1), "history must be an integer >= 1"),
+])
+def test_inconsistent_architectures_are_refused_by_name(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_wrong_input_layout_is_named():
+    model = build("fno", dict(conditioning=["viscosity"]))
+    with pytest.raises(ValueError, match="history=2, variables=1"):
+        model(torch.randn(2, 3, 1, 16, 16), torch.ones(2, 1))
+    with pytest.raises(ValueError, match=r"parameters must be \(batch, 1\)"):
+        model(torch.randn(2, 2, 1, 16, 16))
+
+
+def test_parameter_count_is_reported():
+    model = build("unet", {})
+    assert model.num_parameters == sum(p.numel() for p in model.parameters()) > 0
