@@ -1,0 +1,159 @@
+"""The LightningDataModule over one dataset directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader
+
+from ..cli import UserError
+from .directory import DatasetDirectory, SplitInfo
+from .sampling import EpochShuffle
+from .windows import TrajectoryWindows
+
+
+class PDEDataModule(pl.LightningDataModule):
+    """Training windows, one-step and rollout evaluation windows from ``pdesurrogate generate`` output.
+
+    A training item holds ``history`` input frames and ``future · unroll_steps`` target frames
+    (the unrolled and pushforward regimes need more than one model step); evaluation also cuts
+    one window per trajectory of ``future · rollout_steps`` frames from ``t = 0`` for rollouts.
+    Fields are returned in physical units with the per-sample ``conditioning`` parameters; the
+    ``stats.json`` normalisation is applied by the model (see :attr:`stats`), so a trained model
+    keeps its own statistics whatever it is evaluated on.
+
+    Args:
+        root: the dataset directory.
+        variables: fields to use, in channel order (e.g. ``[vorticity]``, ``[height, u, v]``).
+        history: input frames ``k``.
+        future: frames predicted per model step ``m``.
+        unroll_steps: model steps per training window (``> 1`` for unrolled/pushforward training).
+        rollout_steps: evaluation rollout horizon, in model steps.
+        time_stride: saved frames between consecutive model frames.
+        window_stride: saved frames between the starts of consecutive training windows.
+        conditioning: per-sample parameters handed to the model (``viscosity``, …).
+        resolution: expected grid size; ``None`` accepts the dataset's.
+        train_split / val_split / test_splits / predict_split: split names from the manifest.
+        batch_size: training batch size; ``eval_batch_size`` for evaluation (default: the same).
+        num_workers: DataLoader worker processes (each opens its own file handles).
+        seed: seed of the epoch-wise shuffling.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        variables: list[str],
+        history: int = 1,
+        future: int = 1,
+        unroll_steps: int = 1,
+        rollout_steps: int = 8,
+        time_stride: int = 1,
+        window_stride: int = 1,
+        conditioning: list[str] = [],
+        resolution: int | None = None,
+        train_split: str = "train",
+        val_split: str = "val",
+        test_splits: list[str] = ["test_id", "test_ood"],
+        predict_split: str = "test_ood",
+        batch_size: int = 16,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        for name in ("history", "future", "unroll_steps", "rollout_steps", "time_stride", "window_stride", "batch_size"):
+            value = getattr(self.hparams, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise UserError(f"data.{name} must be an integer >= 1 (got {value!r})")
+        self.root = Path(root)
+        self.variables, self.conditioning = list(variables), list(conditioning)
+        self.history, self.future = history, future
+        self.directory = DatasetDirectory(root)
+        available = self.directory.split_names
+        for field, names in (("train_split", [train_split]), ("val_split", [val_split]),
+                             ("test_splits", test_splits), ("predict_split", [predict_split])):
+            for name in names:
+                if name not in available:
+                    raise UserError(f"data.{field}: split {name!r} is not in {root} (available: {', '.join(available)})")
+        train = self.directory.split(train_split, "train_split")
+        self._check_contents(train)
+        self.resolution = train.resolution[0]
+        self.stats  # fail now, not after the first epoch, if stats.json lacks a variable
+
+    def _check_contents(self, split: SplitInfo) -> None:
+        hp = self.hparams
+        missing = [v for v in self.variables if v not in split.variables]
+        if missing or not self.variables:
+            raise UserError(f"data.variables: {missing or '[]'} not in split {split.name!r} of {self.root} "
+                            f"(available: {', '.join(split.variables)})")
+        missing = [p for p in self.conditioning if p not in split.parameters]
+        if missing:
+            raise UserError(f"data.conditioning: {missing} not per-sample parameters of {self.root} "
+                            f"(available: {', '.join(p for p in split.parameters if p != 'seed')})")
+        ny, nx = split.resolution
+        if ny != nx:
+            raise UserError(f"data.root: only square grids are supported (split {split.name!r} is {ny}×{nx})")
+        if hp.resolution is not None and ny != hp.resolution:
+            raise UserError(f"data.resolution: the dataset {self.root} has resolution {ny}, not {hp.resolution}")
+        for field, steps in (("unroll_steps", hp.unroll_steps), ("rollout_steps", hp.rollout_steps)):
+            needed = (hp.history + hp.future * steps - 1) * hp.time_stride + 1
+            if needed > split.frames:
+                raise UserError(f"data.{field}: history {hp.history} + future {hp.future} × {steps} steps at "
+                                f"time_stride {hp.time_stride} needs {needed} frames; split {split.name!r} "
+                                f"has {split.frames}")
+
+    @property
+    def stats(self) -> dict[str, tuple[float, float]]:
+        stats = self.directory.stats()
+        missing = [v for v in self.variables if v not in stats]
+        if missing:
+            raise UserError(f"data.variables: {missing} have no entry in {self.root}/stats.json")
+        return {v: stats[v] for v in self.variables}
+
+    # --- datasets ----------------------------------------------------------------------------
+    def windows(self, split: str, steps: int, first_only: bool = False, field: str = "split") -> TrajectoryWindows:
+        """Windows of ``history + future·steps`` frames from ``split``."""
+        info = self.directory.split(split, field)
+        self._check_contents(info)
+        hp = self.hparams
+        return TrajectoryWindows(info, self.variables, self.conditioning, hp.history, hp.future * steps,
+                                 hp.time_stride, 1 if first_only else hp.window_stride, first_only)
+
+    def evaluation_loaders(self, stage: str) -> list[tuple[str, str]]:
+        """``(split, kind)`` of each evaluation dataloader, in order; kind is ``one_step`` or ``rollout``."""
+        hp = self.hparams
+        splits = {"validate": [hp.val_split], "test": list(hp.test_splits), "predict": [hp.predict_split]}[stage]
+        kinds = ["rollout"] if stage == "predict" else ["one_step", "rollout"]
+        return [(split, kind) for split in splits for kind in kinds]
+
+    def _loader(self, dataset, batch_size: int, sampler=None) -> DataLoader:
+        workers = self.hparams.num_workers
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                          persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
+
+    def _evaluation(self, stage: str) -> list[DataLoader]:
+        hp = self.hparams
+        size = hp.eval_batch_size or hp.batch_size
+        loaders = []
+        for split, kind in self.evaluation_loaders(stage):
+            if kind == "rollout":
+                loaders.append(self._loader(self.windows(split, hp.rollout_steps, first_only=True), size))
+            else:
+                loaders.append(self._loader(self.windows(split, 1), size))
+        return loaders
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = self.windows(self.hparams.train_split, self.hparams.unroll_steps, field="train_split")
+        return self._loader(dataset, self.hparams.batch_size, EpochShuffle(len(dataset), self.hparams.seed))
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return self._evaluation("validate")
+
+    def test_dataloader(self) -> list[DataLoader]:
+        return self._evaluation("test")
+
+    def predict_dataloader(self) -> list[DataLoader]:
+        return self._evaluation("predict")
