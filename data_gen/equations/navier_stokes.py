@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import batch_size_of, per_sample, require
-from ..errors import ParameterError
 from ..grid import PeriodicGrid
 from ..spectral import irfft2, rfft2
-from .base import Equation
+from .vorticity import VorticityEquation
 
 
-class NavierStokesSpectral(Equation):
+class NavierStokesSpectral(VorticityEquation):
     """Galerkin-truncated (2/3 rule) vorticity equation.
 
     The advection term uses Basdevant's form for 2-D incompressible flow,
@@ -24,42 +22,14 @@ class NavierStokesSpectral(Equation):
     symmetric mask applied to both factors and to the product, the truncated system conserves
     energy and enstrophy exactly when ``ν = μ = F = 0``.
 
-    Args:
-        grid: the periodic grid (its dtype and device are the simulation's).
-        viscosity: ν, scalar or ``(batch,)``; ``0`` only with ``drag > 0`` or ``allow_inviscid``.
-        drag: linear drag μ ≥ 0, scalar or ``(batch,)``.
-        forcing: vorticity forcing ``(n, n)`` or ``(batch, n, n)`` of unit amplitude, or ``None``.
-        forcing_amplitude: multiplies ``forcing``, scalar or ``(batch,)``.
-        allow_inviscid: accept ``ν = μ = 0`` (conservation studies), otherwise refused.
+    Arguments: see :class:`~data_gen.equations.vorticity.VorticityEquation`.
     """
 
     schemes = ("cn_rk4", "cn_rk2", "euler_cn", "etdrk4")
-    variables = ("vorticity",)
 
-    def __init__(
-        self,
-        grid: PeriodicGrid,
-        viscosity,
-        drag=0.0,
-        forcing: torch.Tensor | None = None,
-        forcing_amplitude=1.0,
-        *,
-        allow_inviscid: bool = False,
-    ):
-        self.grid = grid
-        kw = dict(dtype=grid.dtype, device=grid.device)
-        self.viscosity = per_sample(viscosity, "viscosity", minimum=0.0, **kw)
-        self.drag = per_sample(drag, "drag", minimum=0.0, **kw)
-        self.forcing_amplitude = per_sample(forcing_amplitude, "forcing_amplitude", **kw)
-        self.batch_size = batch_size_of(self.viscosity, self.drag, self.forcing_amplitude)
-        if not allow_inviscid:
-            dissipative = (self.viscosity.detach() > 0) | (self.drag.detach() > 0)
-            if not bool(dissipative.all()):
-                raise ParameterError(
-                    f"viscosity must be > 0 when drag is 0 (got viscosity {self.viscosity.tolist()}, "
-                    f"drag {self.drag.tolist()}); pass allow_inviscid=True for an inviscid run"
-                )
-
+    def __init__(self, grid: PeriodicGrid, viscosity, drag=0.0, forcing=None, forcing_amplitude=1.0, *,
+                 allow_inviscid: bool = False):
+        super().__init__(grid, viscosity, drag, forcing, forcing_amplitude, allow_inviscid=allow_inviscid)
         kx, ky = grid.wavenumbers()
         mask = grid.dealias_mask()
         k2 = -grid.laplacian_symbol()
@@ -73,24 +43,40 @@ class NavierStokesSpectral(Equation):
         self._minus_advection_symbols = (-torch.stack(((ky**2 - kx**2) * mask, kx * ky * mask))).to(
             grid.complex_dtype
         )
-        self._linear = -self.viscosity.reshape(-1, 1, 1) * k2 - self.drag.reshape(-1, 1, 1)
+        self._k2 = k2
+        self._cache: dict[str, torch.Tensor] = {}
 
-        self._forcing_hat = None
-        if forcing is not None:
-            forcing = forcing.to(**kw)
-            require(forcing.shape[-2:] == (grid.n, grid.n) and forcing.ndim in (2, 3), "forcing",
-                    f"an ({grid.n}, {grid.n}) or (batch, {grid.n}, {grid.n}) field", tuple(forcing.shape))
-            if forcing.ndim == 3:
-                self.batch_size = batch_size_of(self.viscosity, torch.empty(forcing.shape[0]))
-            # Transformed once here, not at every stage.
-            amplitude = self.forcing_amplitude.reshape(-1, 1, 1)
-            self._forcing_hat = amplitude * rfft2(forcing) * mask
+    def _cached(self, name: str, make) -> torch.Tensor:
+        """``make()`` once, unless it carries an autograd graph.
+
+        A cached graph would be freed by the first backward pass, so inverse design that
+        reuses one equation for several optimisation steps recomputes what depends on
+        parameters that require a gradient (two elementwise ops; one FFT for a forcing field).
+        """
+        if name in self._cache:
+            return self._cache[name]
+        value = make()
+        if not value.requires_grad:
+            self._cache[name] = value
+        return value
+
+    @property
+    def _linear(self) -> torch.Tensor:
+        return self._cached(
+            "linear", lambda: -self.viscosity.reshape(-1, 1, 1) * self._k2 - self.drag.reshape(-1, 1, 1)
+        )
+
+    @property
+    def _forcing_hat(self) -> torch.Tensor | None:
+        if self.forcing is None:
+            return None
+        # Transformed once, not at every stage (unless the forcing itself is being optimised).
+        unit = self._cached("unit_forcing", lambda: rfft2(self.forcing) * self.grid.dealias_mask())
+        return self._cached("forcing", lambda: self.forcing_amplitude.reshape(-1, 1, 1) * unit)
 
     # --- representation -------------------------------------------------------------------
     def encode(self, vorticity: torch.Tensor) -> torch.Tensor:
-        require(vorticity.shape[-2:] == (self.grid.n, self.grid.n), "vorticity",
-                f"shaped (batch, {self.grid.n}, {self.grid.n})", tuple(vorticity.shape))
-        return rfft2(vorticity.to(self.grid.dtype))
+        return rfft2(super().encode(vorticity))
 
     def decode(self, state: torch.Tensor) -> torch.Tensor:
         return irfft2(state, s=(self.grid.n, self.grid.n))

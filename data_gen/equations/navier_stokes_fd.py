@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import batch_size_of, per_sample, require
-from ..errors import ParameterError
 from ..grid import PeriodicGrid
-from .base import Equation
+from ..spectral import irfft2, rfft2
+from .vorticity import VorticityEquation
 
 # Largest x with |R(−x)| ≤ 1 for the stability polynomial R of each scheme (dt·|λ| for a real λ < 0):
 # RK4, R(z) = Σ_{k≤4} z^k/k!, is stable on [−2.7853, 0]; SSPRK3, R(z) = Σ_{k≤3} z^k/k!, on [−2.5127, 0].
@@ -25,7 +24,7 @@ def _difference(field: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.roll(field, -1, dims=dim) - torch.roll(field, 1, dims=dim)
 
 
-class NavierStokesFD(Equation):
+class NavierStokesFD(VorticityEquation):
     """Vorticity–streamfunction finite differences with the Arakawa (1966) Jacobian.
 
     - Jacobian: ``J = (J⁺⁺ + J⁺ˣ + Jˣ⁺)/3``, the average of the advective form and two flux forms,
@@ -39,53 +38,14 @@ class NavierStokesFD(Equation):
     - Velocity ``u = D_yψ, v = −D_xψ``: its centred divergence ``D_x u + D_y v`` vanishes identically.
     - Diffusion ``ν Δ_h ω`` with the 5-point Laplacian, explicit like everything else.
 
-    Arguments are those of :class:`~data_gen.equations.navier_stokes.NavierStokesSpectral`:
-
-    Args:
-        grid: the periodic grid (its dtype and device are the simulation's).
-        viscosity: ν, scalar or ``(batch,)``; ``0`` only with ``drag > 0`` or ``allow_inviscid``.
-        drag: linear drag μ ≥ 0, scalar or ``(batch,)``.
-        forcing: vorticity forcing ``(n, n)`` or ``(batch, n, n)`` of unit amplitude, or ``None``.
-        forcing_amplitude: multiplies ``forcing``, scalar or ``(batch,)``.
-        allow_inviscid: accept ``ν = μ = 0`` (conservation studies), otherwise refused.
+    Arguments: see :class:`~data_gen.equations.vorticity.VorticityEquation`.
     """
 
     schemes = ("rk4", "rk3")
-    variables = ("vorticity",)
 
-    def __init__(
-        self,
-        grid: PeriodicGrid,
-        viscosity,
-        drag=0.0,
-        forcing: torch.Tensor | None = None,
-        forcing_amplitude=1.0,
-        *,
-        allow_inviscid: bool = False,
-    ):
-        self.grid = grid
-        kw = dict(dtype=grid.dtype, device=grid.device)
-        self.viscosity = per_sample(viscosity, "viscosity", minimum=0.0, **kw)
-        self.drag = per_sample(drag, "drag", minimum=0.0, **kw)
-        self.forcing_amplitude = per_sample(forcing_amplitude, "forcing_amplitude", **kw)
-        self.batch_size = batch_size_of(self.viscosity, self.drag, self.forcing_amplitude)
-        if not allow_inviscid:
-            dissipative = (self.viscosity.detach() > 0) | (self.drag.detach() > 0)
-            if not bool(dissipative.all()):
-                raise ParameterError(
-                    f"viscosity must be > 0 when drag is 0 (got viscosity {self.viscosity.tolist()}, "
-                    f"drag {self.drag.tolist()}); pass allow_inviscid=True for an inviscid run"
-                )
-
-        self.forcing = None
-        if forcing is not None:
-            forcing = forcing.to(**kw)
-            require(forcing.shape[-2:] == (grid.n, grid.n) and forcing.ndim in (2, 3), "forcing",
-                    f"an ({grid.n}, {grid.n}) or (batch, {grid.n}, {grid.n}) field", tuple(forcing.shape))
-            if forcing.ndim == 3:
-                self.batch_size = batch_size_of(self.viscosity, torch.empty(forcing.shape[0]))
-            self.forcing = forcing
-
+    def __init__(self, grid: PeriodicGrid, viscosity, drag=0.0, forcing=None, forcing_amplitude=1.0, *,
+                 allow_inviscid: bool = False):
+        super().__init__(grid, viscosity, drag, forcing, forcing_amplitude, allow_inviscid=allow_inviscid)
         h = grid.spacing
         kx, ky = grid.wavenumbers()
         minus_laplacian = (4 / h**2) * (torch.sin(kx * h / 2) ** 2 + torch.sin(ky * h / 2) ** 2)
@@ -93,17 +53,11 @@ class NavierStokesFD(Equation):
         # ψ̂ = ω̂ / (−Δ_h symbol); the mean of ψ is a gauge and set to zero.
         self._inverse_minus_laplacian = torch.where(minus_laplacian > 0, 1 / safe, torch.zeros_like(safe))
 
-    # --- representation -------------------------------------------------------------------
-    def encode(self, vorticity: torch.Tensor) -> torch.Tensor:
-        require(vorticity.shape[-2:] == (self.grid.n, self.grid.n) and vorticity.ndim == 3, "vorticity",
-                f"shaped (batch, {self.grid.n}, {self.grid.n})", tuple(vorticity.shape))
-        return vorticity.to(self.grid.dtype)
-
     # --- discrete operators ---------------------------------------------------------------
     def streamfunction(self, vorticity: torch.Tensor) -> torch.Tensor:
         """``ψ`` with ``Δ_h ψ = −ω`` (5-point Laplacian, exact periodic solve), zero mean."""
         n = self.grid.n
-        return torch.fft.irfft2(torch.fft.rfft2(vorticity) * self._inverse_minus_laplacian, s=(n, n))
+        return irfft2(rfft2(vorticity) * self._inverse_minus_laplacian, s=(n, n))
 
     def laplacian(self, field: torch.Tensor) -> torch.Tensor:
         """The 5-point Laplacian ``Δ_h``."""

@@ -83,3 +83,16 @@ def test_zero_length_step_is_the_identity():
     for name in NavierStokesSpectral.schemes:
         after = INTEGRATORS[name](equation).step(state, torch.zeros(1, dtype=torch.float64))
         assert torch.equal(after, state), name
+
+
+@pytest.mark.parametrize("scheme", ["rk4", "rk3"])
+def test_explicit_schemes_temporal_order(scheme):
+    from data_gen.equations import NavierStokesFD
+
+    grid = PeriodicGrid(32, 1.0, torch.float64)
+    equation = NavierStokesFD(grid, 1e-2, forcing=fno_forcing(grid), forcing_amplitude=1.0)
+    w0 = smooth_vorticity(grid)
+    solutions = [Stepper(equation, 0.5, scheme=scheme, cfl=1.0, max_dt=dt)(w0) for dt in (0.02, 0.01, 0.005, 0.0025)]
+    diffs = [(a - b).abs().max().item() for a, b in zip(solutions, solutions[1:])]
+    orders = [math.log2(diffs[i] / diffs[i + 1]) for i in range(2)]
+    assert all(abs(p - INTEGRATORS[scheme].order) < 0.3 for p in orders), (scheme, orders)

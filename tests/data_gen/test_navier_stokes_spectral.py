@@ -222,3 +222,20 @@ def test_bad_arguments_fail_at_construction_naming_the_argument(build, name):
 
 def test_inviscid_without_drag_is_accepted_with_drag():
     NavierStokesSpectral(PeriodicGrid(32), 0.0, drag=0.1)
+
+
+def test_one_equation_serves_several_backward_passes():
+    # Inverse design reuses one solver across optimisation steps; nothing may keep a stale graph.
+    grid = PeriodicGrid(16, 1.0, torch.float64)
+    nu = torch.tensor([1e-2], dtype=torch.float64, requires_grad=True)
+    amplitude = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+    equation = NavierStokesSpectral(grid, nu, forcing=fno_forcing(grid), forcing_amplitude=amplitude)
+    stepper = Stepper(equation, 0.05, cfl=1.0, max_dt=0.01)
+    w0 = smooth_vorticity(grid)
+    grads = []
+    for _ in range(2):
+        stepper(w0).pow(2).mean().backward()
+        grads.append((nu.grad.clone(), amplitude.grad.clone()))
+        nu.grad = amplitude.grad = None
+    assert torch.equal(grads[0][0], grads[1][0]) and torch.equal(grads[0][1], grads[1][1])
+    assert grads[0][0].abs() > 0 and grads[0][1].abs() > 0
