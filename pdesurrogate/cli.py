@@ -31,6 +31,9 @@ def register(name: str, module: str, help: str) -> None:
     SUBCOMMANDS[name] = (module, help)
 
 
+from . import commands  # noqa: E402,F401  registers the subcommands (needs register above)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pdesurrogate", description="Neural PDE surrogates: data, training, evaluation.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

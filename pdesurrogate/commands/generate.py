@@ -1,0 +1,32 @@
+"""``pdesurrogate generate CONFIG --out DIR``: a thin wrapper over :func:`data_gen.dataset.generate`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", metavar="CONFIG", help="dataset config (YAML), e.g. configs/data/ns_ood_small.yaml")
+    parser.add_argument("--out", required=True, metavar="DIR", help="dataset directory (created; resumed if it exists)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="generate only the shards at positions ≡ I (mod N); by default taken from torchrun "
+                             "(RANK/WORLD_SIZE) or a SLURM array, else all shards")
+    parser.add_argument("--device", default="cpu", metavar="cpu|cuda", help="where to simulate (default: cpu)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a dataset that DIR holds from a different config (same config: resume)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from data_gen.dataset import UnderResolvedWarning, generate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnderResolvedWarning)  # printed below as one line each
+        result = generate(args.config, args.out, shard=args.shard, device=args.device, overwrite=args.overwrite,
+                          progress=not args.no_progress)
+    for message in result.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    print(result.summary())
+    return 0
