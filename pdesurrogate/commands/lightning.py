@@ -1,0 +1,51 @@
+"""``pdesurrogate fit|validate|test|predict``: the Lightning CLI over our model and data.
+
+Data settings are linked into the network's, so a config states variables, history, future,
+conditioning and resolution once (under ``data:``) and can never disagree with the model.
+"""
+
+from __future__ import annotations
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI
+
+from ..cli import UserError
+from ..data import PDEDataModule
+from ..training import SurrogateModule
+
+LINKED_FIELDS = ("variables", "history", "future", "conditioning", "resolution")
+
+
+class SurrogateCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser) -> None:
+        for field in LINKED_FIELDS:
+            parser.link_arguments(f"data.{field}", f"model.network.init_args.{field}")
+        # Checkpoints are selected on the validation rollout error, the quantity a surrogate is
+        # used for; `last.ckpt` is what `--ckpt_path` resumes from.
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({
+            "checkpoint.monitor": "val/rollout_rel_l2",
+            "checkpoint.mode": "min",
+            "checkpoint.save_last": True,
+            "checkpoint.filename": "best-epoch{epoch:03d}",
+            "checkpoint.auto_insert_metric_name": False,
+        })
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except ValueError as error:
+            # Architecture constructors refuse inconsistent settings with a ValueError that names
+            # the argument; shown as one line like every other user mistake.
+            raise UserError(f"model.network: {error}") from error
+
+
+def run_lightning(argv: list[str]) -> int:
+    SurrogateCLI(
+        SurrogateModule,
+        PDEDataModule,
+        args=argv,
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"default_env": False},
+    )
+    return 0

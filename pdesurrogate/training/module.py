@@ -1,0 +1,173 @@
+"""The LightningModule: normalisation, training regimes, losses, evaluation rollouts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+
+from ..cli import UserError
+from ..data.normalisation import FieldNormaliser
+from ..models.base import Surrogate
+from .losses import LOSSES, relative_l2
+from .regimes import REGIMES, rollout
+from .schedule import warmup_cosine
+
+# Rebuilds the network from the hyperparameters stored in a checkpoint (Lightning's own
+# instantiator, which it allows for loading).
+INSTANTIATOR = "lightning.pytorch.cli.instantiate_module"
+
+
+def network_config(network: Surrogate) -> dict:
+    """``{class_path, init_args}`` of a network: what a checkpoint stores instead of the module."""
+    cls = type(network)
+    init_args = {k: list(v) if isinstance(v, tuple) else v for k, v in network.hparams.items()}
+    return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": init_args}
+
+
+class SurrogateModule(pl.LightningModule):
+    """Trains a :class:`~pdesurrogate.models.Surrogate` autoregressively on normalised fields.
+
+    Args:
+        network: the architecture (its variables/history/future/conditioning are linked from
+            the data by the CLI).
+        loss: ``mse`` or ``relative_l2`` on normalised fields.
+        regime: ``one_step`` (teacher forcing), ``unrolled`` (backpropagate through all steps of
+            the training window) or ``pushforward`` (no gradient through the first steps).
+            The number of steps is the data's ``unroll_steps``.
+        input_noise: standard deviation of Gaussian noise added to the normalised input
+            history during training (a cheap robustness to rollout drift; 0 disables).
+        learning_rate: AdamW peak learning rate.
+        weight_decay: AdamW decoupled weight decay.
+        warmup_steps: optimiser steps of linear warm-up.
+        final_learning_rate_fraction: cosine decay floor as a fraction of the peak.
+
+    Validation logs ``val/one_step_loss`` and ``val/rollout_rel_l2``, the relative L2 error in
+    physical units averaged over the data's ``rollout_steps`` horizon, on which checkpoints are
+    selected.
+    """
+
+    def __init__(
+        self,
+        network: Surrogate,
+        loss: Literal["mse", "relative_l2"] = "mse",
+        regime: Literal["one_step", "unrolled", "pushforward"] = "one_step",
+        input_noise: float = 0.0,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-4,
+        warmup_steps: int = 100,
+        final_learning_rate_fraction: float = 1e-2,
+    ):
+        super().__init__()
+        # The checkpoint stores how to rebuild the network (its class and init arguments) and
+        # Lightning's instantiator for it, never the module itself; the same whether the module was
+        # built by the CLI or in Python.
+        self.save_hyperparameters(ignore=["network"])
+        self.save_hyperparameters({**self.hparams, "network": network_config(network), "_instantiator": INSTANTIATOR})
+        if loss not in LOSSES or regime not in REGIMES:
+            raise UserError(f"model.loss must be one of {list(LOSSES)} and model.regime one of {list(REGIMES)} "
+                            f"(got {loss!r}, {regime!r})")
+        if input_noise < 0:
+            raise UserError(f"model.input_noise must be >= 0 (got {input_noise})")
+        self.network = network
+        self.loss_fn, self.regime = LOSSES[loss], REGIMES[regime]
+        self.normaliser = FieldNormaliser(len(network.variables))
+
+    # --- wiring to the data --------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is None:
+            return
+        self._check_matches(datamodule)
+        # A fresh fit takes the data's statistics; a resumed or loaded model keeps its own
+        # (the checkpoint is restored after setup and overwrites these buffers).
+        if stage == "fit" or not bool(self.normaliser.fitted):
+            self.normaliser.set_statistics(datamodule.stats, self.network.variables)
+
+    def _check_matches(self, datamodule) -> None:
+        net = self.network
+        for field, ours in (("variables", net.variables), ("history", net.history), ("future", net.future),
+                            ("conditioning", net.conditioning)):
+            theirs = getattr(datamodule, field, None)
+            if theirs is not None and theirs != ours:
+                raise UserError(f"data.{field} = {theirs} disagrees with the model's {field} = {ours}")
+        resolution = getattr(datamodule, "resolution", None)
+        if (not net.resolution_independent and net.resolution is not None and resolution is not None
+                and resolution != net.resolution):
+            raise UserError(f"data: the dataset's resolution {resolution} differs from the {type(net).__name__}'s "
+                            f"training resolution {net.resolution} (only resolution-independent models can change it)")
+
+    def on_fit_start(self) -> None:
+        count = self.network.num_parameters
+        rank_zero_info(f"{type(self.network).__name__}: {count:,} parameters")
+        if self.logger is not None:
+            self.logger.log_hyperparams({"parameters": count})
+
+    def _evaluation_kind(self, stage: str, dataloader_idx: int) -> tuple[str, str]:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None and hasattr(datamodule, "evaluation_loaders"):
+            return datamodule.evaluation_loaders(stage)[dataloader_idx]
+        return str(dataloader_idx), ("one_step", "rollout")[dataloader_idx % 2]
+
+    # --- steps ----------------------------------------------------------------------------------
+    def _inputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        parameters = batch["parameters"] if self.network.conditioning else None
+        return self.normaliser.normalise(batch["history"]), parameters, self.normaliser.normalise(batch["target"])
+
+    def forward(self, history: torch.Tensor, parameters: torch.Tensor | None = None) -> torch.Tensor:
+        """One model step on normalised fields."""
+        return self.network(history, parameters)
+
+    def training_loss(self, batch: dict) -> torch.Tensor:
+        history, parameters, target = self._inputs(batch)
+        if self.hparams.input_noise > 0:
+            history = history + self.hparams.input_noise * torch.randn_like(history)
+        prediction, target = self.regime(self.network, history, parameters, target, self.network.future)
+        return self.loss_fn(prediction, target)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss = self.training_loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["history"].shape[0])
+        return loss
+
+    def predict_rollout(self, batch: dict) -> torch.Tensor:
+        """Predicted frames in physical units over the batch's target window."""
+        history, parameters, target = self._inputs(batch)
+        steps = target.shape[1] // self.network.future
+        return self.normaliser.denormalise(rollout(self.network, history, parameters, steps))
+
+    def _evaluate(self, batch: dict, stage: str, dataloader_idx: int) -> None:
+        split, kind = self._evaluation_kind("validate" if stage == "val" else stage, dataloader_idx)
+        prefix = "val" if stage == "val" else f"test/{split}"
+        size = batch["history"].shape[0]
+        if kind == "one_step":
+            history, parameters, target = self._inputs(batch)
+            loss = self.loss_fn(self.network(history, parameters), target[:, : self.network.future])
+            self.log(f"{prefix}/one_step_loss", loss, batch_size=size, add_dataloader_idx=False, sync_dist=True)
+        else:
+            error = relative_l2(self.predict_rollout(batch), batch["target"])
+            self.log(f"{prefix}/rollout_rel_l2", error, batch_size=size, add_dataloader_idx=False,
+                     prog_bar=stage == "val", sync_dist=True)
+
+    def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._evaluate(batch, "val", dataloader_idx)
+
+    def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._evaluate(batch, "test", dataloader_idx)
+
+    def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict:
+        return {"prediction": self.predict_rollout(batch), "target": batch["target"],
+                "parameters": batch["parameters"]}
+
+    # --- optimisation ---------------------------------------------------------------------------
+    def configure_optimizers(self):
+        hp = self.hparams
+        optimizer = torch.optim.AdamW(self.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay)
+        total = int(self.trainer.estimated_stepping_batches)
+        warmup = min(hp.warmup_steps, max(total - 1, 0))
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_cosine(step, warmup, total, hp.final_learning_rate_fraction)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

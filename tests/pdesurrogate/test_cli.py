@@ -1,0 +1,108 @@
+"""The Lightning CLI: shipped configs, data→model links, end-to-end fit/test, DDP, one-line errors."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from pdesurrogate.cli import main
+from pdesurrogate.commands.lightning import SurrogateCLI
+from pdesurrogate.data import PDEDataModule
+from pdesurrogate.training import SurrogateModule
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "fit"
+NAMES = [f"{eq}_{arch}{cond}{small}" for eq in ("ns", "swe") for arch in ("fno", "unet")
+         for cond in ("", "_cond") for small in ("", "_small")]
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def tiny_overrides(name: str, root: Path, out: Path) -> list[str]:
+    """Shrink a shipped config to the 16², 10-frame test dataset and a few steps."""
+    width = "--model.network.init_args.hidden_channels"
+    return [
+        "--data.root", str(root), "--data.rollout_steps", "3", "--data.batch_size", "8",
+        "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
+        "--trainer.default_root_dir", str(out), "--trainer.logger.init_args.save_dir", str(out),
+        "--checkpoint.dirpath", str(out / "checkpoints"), width, "8", *QUIET,
+    ] + (["--model.network.init_args.modes", "4"])
+
+
+def dataset_for(name: str, ns_dataset: Path, multi_dataset: Path) -> Path:
+    return ns_dataset if name.startswith("ns") else multi_dataset
+
+
+def test_sixteen_configs_are_shipped():
+    assert sorted(p.stem for p in CONFIGS.glob("*.yaml")) == sorted(NAMES)
+    for name in NAMES:
+        text = (CONFIGS / f"{name}.yaml").read_text()
+        data = name.split("_")[0] + "_ood" + ("_small" if name.endswith("_small") else "")
+        assert f"pdesurrogate generate configs/data/{data}.yaml --out data/{data}" in text.splitlines()[1]
+        assert f"root: data/{data}\n" in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_config_instantiates_with_data_settings_linked_into_the_network(name, ns_dataset, multi_dataset):
+    root = dataset_for(name, ns_dataset, multi_dataset)
+    # The test dataset holds 10 frames: shorten the windows; a conflicting network history is overridden.
+    cli = SurrogateCLI(SurrogateModule, PDEDataModule, run=False, args=[
+        "--config", str(CONFIGS / f"{name}.yaml"), "--data.root", str(root), "--data.history", "3",
+        "--data.rollout_steps", "2", "--model.network.init_args.history", "7"])
+    network, data = cli.model.network, cli.datamodule
+    assert type(network).__name__ == ("FNO" if "_fno" in name else "UNet")
+    assert network.variables == data.variables == (["vorticity"] if name.startswith("ns") else ["height", "u", "v"])
+    assert network.history == data.history == 3
+    assert network.future == data.future
+    assert network.conditioning == data.conditioning == (["viscosity"] if "_cond" in name else [])
+    assert (network.parameter_embedding is not None) == ("_cond" in name)
+
+
+@pytest.mark.parametrize("name", ["ns_fno_cond_small", "swe_unet_small"])
+def test_fit_from_a_shipped_small_config_then_test_end_to_end(name, ns_dataset, multi_dataset, tmp_path):
+    root = dataset_for(name, ns_dataset, multi_dataset)
+    config = ["--config", str(CONFIGS / f"{name}.yaml")]
+    assert main(["fit", *config, *tiny_overrides(name, root, tmp_path)]) == 0
+    checkpoints = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert "last.ckpt" in checkpoints and any(c.startswith("best-epoch") for c in checkpoints)
+    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    init_args = saved["hyper_parameters"]["network"]["init_args"]
+    assert init_args["variables"] == (["vorticity"] if name.startswith("ns") else ["height", "u", "v"])
+    assert saved["global_step"] == 4
+    (metrics_file,) = tmp_path.rglob("metrics.csv")
+    rows = list(csv.DictReader(metrics_file.open()))
+    errors = [float(r["val/rollout_rel_l2"]) for r in rows if r.get("val/rollout_rel_l2")]
+    assert len(errors) == 2 and all(0 < e < 2 for e in errors)
+
+    test_args = ["test", *config, "--data.root", str(root), "--data.rollout_steps", "3", *QUIET,
+                 "--trainer.logger", "false", "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt")]
+    assert main(test_args) == 0
+
+
+def test_user_mistakes_print_one_line_and_exit_2(ns_dataset, tmp_path, capsys):
+    config = ["--config", str(CONFIGS / "ns_unet_small.yaml")]
+    assert main(["fit", *config, "--data.root", str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: data.root: dataset directory")
+    assert main(["fit", *config, "--data.root", str(ns_dataset), "--data.variables", "[height]"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: data.variables: ['height'] not in")
+    assert main(["fit", *config, "--data.root", str(ns_dataset),
+                 "--model.network.init_args.channel_multipliers", "[1, 2]"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        "error: model.network: channel_multipliers must give at least 4 levels (got [1, 2])"
+
+
+@pytest.mark.slow
+def test_ddp_with_two_cpu_processes_runs_one_epoch(ns_dataset, tmp_path):
+    command = [str(Path(sys.executable).parent / "pdesurrogate"), "fit",
+               "--config", str(CONFIGS / "ns_fno_small.yaml"), *tiny_overrides("ns_fno_small", ns_dataset, tmp_path),
+               "--trainer.max_epochs", "1", "--trainer.strategy", "ddp", "--trainer.devices", "2",
+               "--trainer.accelerator", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "distributed_backend=gloo" in result.stderr + result.stdout
+    assert "All distributed processes registered. Starting with 2 processes" in result.stderr + result.stdout
+    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == 2  # 2 batches per rank, gradients averaged across both

@@ -1,0 +1,180 @@
+"""Training: regime semantics, overfitting, loss decrease, checkpoints, resume, reproducibility."""
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from torch import nn
+
+from pdesurrogate.cli import UserError
+from pdesurrogate.data import PDEDataModule
+from pdesurrogate.models import FNO, UNet
+from pdesurrogate.training import REGIMES, SurrogateModule
+
+TINY_FNO = dict(hidden_channels=12, layers=2, modes=6, lifting_channels=16, projection_channels=16, embedding_dim=8)
+
+
+def tiny_module(regime="one_step", conditioning=(), history=2, **kwargs) -> SurrogateModule:
+    network = FNO(["vorticity"], history, 1, conditioning=list(conditioning), **TINY_FNO)
+    return SurrogateModule(network, regime=regime, warmup_steps=0, **kwargs)
+
+
+def datamodule(root, unroll_steps=1, conditioning=(), **kwargs) -> PDEDataModule:
+    return PDEDataModule(str(root), ["vorticity"], history=2, unroll_steps=unroll_steps, rollout_steps=3,
+                         conditioning=list(conditioning), **kwargs)
+
+
+def fixed_batch(dm: PDEDataModule, size: int = 8) -> dict:
+    windows = dm.windows("train", dm.hparams.unroll_steps)
+    items = [windows[i * (len(windows) // size)] for i in range(size)]
+    return {key: torch.stack([item[key] for item in items]) for key in items[0]}
+
+
+def trainer(**kwargs) -> pl.Trainer:
+    defaults = dict(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                    enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+                    limit_train_batches=2, limit_val_batches=0, max_epochs=1)
+    return pl.Trainer(**{**defaults, **kwargs})
+
+
+class Scale(nn.Module):
+    """``next = a · last frame``: a network whose rollouts are known in closed form."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(torch.tensor(2.0))
+
+    def forward(self, window, parameters=None):
+        return self.a * window[:, -1:]
+
+
+def test_regimes_in_closed_form():
+    h = torch.ones(1, 2, 1, 1, 1)
+    target = torch.zeros(1, 3, 1, 1, 1)
+    network = Scale()
+    prediction, matched = REGIMES["one_step"](network, h, None, target, 1)
+    assert prediction.flatten().tolist() == [2.0] and matched.shape[1] == 1
+    prediction, matched = REGIMES["unrolled"](network, h, None, target, 1)
+    assert prediction.flatten().tolist() == [2.0, 4.0, 8.0] and matched.shape[1] == 3
+    prediction.sum().backward()
+    assert network.a.grad.item() == pytest.approx(1 + 2 * 2 + 3 * 4)  # d(a + a² + a³)/da at a = 2
+    network.a.grad = None
+    prediction, matched = REGIMES["pushforward"](network, h, None, target, 1)
+    assert prediction.flatten().tolist() == [8.0] and torch.equal(matched, target[:, 2:])
+    prediction.sum().backward()
+    assert network.a.grad.item() == pytest.approx(4.0)  # a · (a²h, no gradient): d/da = a² = 4
+
+
+def test_tiny_model_overfits_one_batch(ns_dataset):
+    torch.manual_seed(0)
+    module = tiny_module()
+    batch = fixed_batch(datamodule(ns_dataset))
+    module.normaliser.set_statistics(datamodule(ns_dataset).stats, ["vorticity"])
+    optimizer = torch.optim.Adam(module.parameters(), lr=3e-3)
+    initial = module.training_loss(batch).item()
+    for _ in range(400):
+        optimizer.zero_grad()
+        loss = module.training_loss(batch)
+        if loss.item() < initial / 100:
+            break
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < initial / 100, (initial, loss.item())
+
+
+@pytest.mark.parametrize("regime", ["one_step", "unrolled", "pushforward"])
+def test_each_regime_lowers_its_loss(ns_dataset, regime):
+    torch.manual_seed(0)
+    dm = datamodule(ns_dataset, unroll_steps=3, conditioning=["viscosity"])
+    module = tiny_module(regime, conditioning=["viscosity"], input_noise=0.01)
+    module.normaliser.set_statistics(dm.stats, ["vorticity"])
+    batch = fixed_batch(dm)
+    optimizer = torch.optim.Adam(module.parameters(), lr=5e-3)
+    with torch.no_grad():
+        torch.manual_seed(1)
+        before = module.training_loss(batch).item()
+    for _ in range(20):
+        optimizer.zero_grad()
+        module.training_loss(batch).backward()
+        optimizer.step()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        after = module.training_loss(batch).item()
+    assert after < 0.5 * before, (before, after)
+
+
+class StepLosses(pl.Callback):
+    def __init__(self):
+        self.losses = []
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        self.losses.append(outputs["loss"].item())
+
+
+class Interrupt(pl.Callback):
+    """Save a checkpoint at the end of the first epoch and stop, as a killed job would have."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_train_epoch_end(self, trainer, module):
+        trainer.save_checkpoint(self.path)
+        trainer.should_stop = True
+
+
+def test_resume_from_checkpoint_gives_the_same_next_step_loss(ns_dataset, tmp_path):
+    dm = datamodule(ns_dataset, batch_size=8)
+    pl.seed_everything(0)
+    uninterrupted = StepLosses()
+    trainer(max_epochs=2, callbacks=[uninterrupted]).fit(tiny_module(regime="pushforward"), dm)
+
+    pl.seed_everything(0)
+    trainer(max_epochs=2, callbacks=[Interrupt(tmp_path / "epoch1.ckpt")]).fit(tiny_module(regime="pushforward"), dm)
+    pl.seed_everything(123)  # the resumed run must not depend on the seed: everything is restored
+    resumed = StepLosses()
+    trainer(max_epochs=2, callbacks=[resumed]).fit(tiny_module(regime="pushforward"), dm,
+                                                     ckpt_path=tmp_path / "epoch1.ckpt")
+    assert len(uninterrupted.losses) == 4 and len(resumed.losses) == 2
+    assert resumed.losses == pytest.approx(uninterrupted.losses[2:], rel=1e-6)
+
+
+def test_checkpoint_holds_state_dict_and_hyperparameters_only(ns_dataset, tmp_path):
+    dm = datamodule(ns_dataset, conditioning=["viscosity"])
+    module = SurrogateModule(UNet(["vorticity"], 2, 1, conditioning=["viscosity"], resolution=16, hidden_channels=8,
+                                  blocks_per_level=1, fourier_levels=1, modes=4, embedding_dim=8))
+    fit = trainer()
+    fit.fit(module, dm)
+    fit.save_checkpoint(tmp_path / "unet.ckpt")
+    checkpoint = torch.load(tmp_path / "unet.ckpt", weights_only=True)  # refuses pickled objects
+    assert checkpoint["hyper_parameters"]["network"]["class_path"] == "pdesurrogate.models.unet.UNet"
+    loaded = SurrogateModule.load_from_checkpoint(tmp_path / "unet.ckpt")
+    batch = fixed_batch(dm, 2)
+    module.eval(), loaded.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.predict_rollout(batch), module.predict_rollout(batch))
+    torch.testing.assert_close(loaded.normaliser.std, torch.tensor([dm.stats["vorticity"][1]], dtype=torch.float32))
+
+
+def test_seeded_runs_are_reproducible(ns_dataset):
+    states = []
+    for _ in range(2):
+        pl.seed_everything(7)
+        module = tiny_module(input_noise=0.05)
+        trainer(max_epochs=2).fit(module, datamodule(ns_dataset, batch_size=4))
+        states.append(module.state_dict())
+    for key in states[0]:
+        assert torch.equal(states[0][key], states[1][key]), key
+
+
+def test_validation_logs_one_step_loss_and_rollout_error(ns_dataset):
+    module = tiny_module()
+    per_loader = trainer(limit_val_batches=1).validate(module, datamodule(ns_dataset), verbose=False)
+    results = {key: value for logged in per_loader for key, value in logged.items()}
+    assert set(results) == {"val/one_step_loss", "val/rollout_rel_l2"}
+    # An untrained model predicts near-zero fields: a relative error of about 1.
+    assert 0.5 < results["val/rollout_rel_l2"] < 2.0
+
+
+def test_data_disagreeing_with_the_model_is_named(ns_dataset):
+    module = tiny_module(history=3)
+    with pytest.raises(UserError, match="data.history = 2 disagrees with the model's history = 3"):
+        trainer().validate(module, datamodule(ns_dataset), verbose=False)
