@@ -67,10 +67,8 @@ class DatasetDirectory:
         path = self.root / "stats.json"
         if not path.is_file():
             raise UserError(f"data.root: {self.root} has no stats.json (needed for normalisation)")
-        raw = json.loads(path.read_text())
-        raw = raw.get("variables", raw)
-        return {name: (float(v["mean"]), float(v["std"])) for name, v in raw.items()
-                if isinstance(v, dict) and "mean" in v and "std" in v}
+        variables = json.loads(path.read_text()).get("variables", {})
+        return {name: (float(v["mean"]), float(v["std"])) for name, v in variables.items()}
 
     def split(self, name: str, field: str = "split") -> SplitInfo:
         if name not in self._splits:

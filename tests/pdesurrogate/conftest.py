@@ -1,90 +1,64 @@
-"""Tiny dataset directories in the DESIGN.md format, simulated with the spectral NS solver.
+"""Tiny dataset directories written by the real generator (``pdesurrogate generate``).
 
-16² grids and a few frames: the whole directory is written in well under a second, and the
-flows are genuine solutions (a model can learn their dynamics, and conditioning on viscosity
-has something to find).
+16² saved grids, 10 frames, 8 train and 2 samples in every other split, 4 samples per shard:
+each directory takes well under two seconds to generate, and its flows are genuine solutions
+(a model can learn their dynamics, and conditioning on viscosity has something to find).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-import xarray as xr
 
-from data_gen import PeriodicGrid, Stepper, rollout
-from data_gen.equations import NavierStokesSpectral
-from data_gen.forcing import fno_forcing
-from data_gen.initial_conditions import gaussian_random_field, velocity_from_vorticity
+from pdesurrogate.cli import main
 
-SPLITS = {  # name: (viscosities, samples per viscosity, seed)
-    "train": ([1e-2, 5e-3], 4, 0),
-    "val": ([1e-2, 5e-3], 1, 1),
-    "test_id": ([1e-2, 5e-3], 1, 2),
-    "test_ood": ([2.5e-3], 2, 3),
-}
+SPLITS = """\
+batch_size: 16
+samples_per_shard: 4
+splits:
+  train:    {{viscosity: [{a}, {b}], samples_per_viscosity: 4, seed: 0}}
+  val:      {{viscosity: [{a}, {b}], samples_per_viscosity: 1, seed: 1}}
+  test_id:  {{viscosity: [{a}, {b}], samples_per_viscosity: 1, seed: 2}}
+  test_ood: {{viscosity: [{ood}], samples_per_viscosity: 2, seed: 3}}
+"""
+
+NAVIER_STOKES = """\
+equation: navier_stokes
+solver: spectral
+scheme: cn_rk4
+domain_length: 1.0
+sim_resolution: 32
+saved_resolution: 16
+dtype: float32
+time: {t_end: 2.25, save_interval: 0.25, spinup: 0.0, cfl: 0.5}
+forcing: {kind: fno, amplitude: 0.1}
+initial_condition: {kind: gaussian_random_field, alpha: 4.0, tau: 7.0}
+variables: [vorticity]
+""" + SPLITS.format(a="2.0e-2", b="1.0e-2", ood="5.0e-3")
+
+SHALLOW_WATER = """\
+equation: shallow_water
+solver: finite_difference
+domain_length: 1.0
+sim_resolution: 32
+saved_resolution: 16
+dtype: float32
+time: {t_end: 0.9, save_interval: 0.1, spinup: 0.0, cfl: 0.5}
+physics: {coriolis: 10.0, gravity: 1.0, mean_depth: 1.0, hyperviscosity: 1.0e-6}
+initial_condition: {kind: balanced_random, peak_wavenumber: 2.0, rossby: 0.1}
+variables: [height, u, v, vorticity]
+""" + SPLITS.format(a="1.0e-3", b="5.0e-4", ood="2.5e-4")
 
 
-def simulate(resolution: int, frames: int, splits: dict) -> dict[str, tuple[list[float], np.ndarray]]:
-    """Per split: viscosities and vorticity ``(sample, time, y, x)`` of forced NS flows (FNO forcing).
-
-    All splits run as one batch (the stepper adapts the step per sample, so this changes nothing
-    but the cost); initial conditions come from each split's own seed.
-    """
-    grid = PeriodicGrid(resolution, 1.0, dtype=torch.float64)
-    viscosities, initial = {}, []
-    for split, (values, repeats, seed) in splits.items():
-        viscosities[split] = [v for v in values for _ in range(repeats)]
-        initial.append(gaussian_random_field(grid, seed, range(len(viscosities[split]))))
-    nu = torch.tensor([v for values in viscosities.values() for v in values], dtype=torch.float64)
-    equation = NavierStokesSpectral(grid, nu, forcing=fno_forcing(grid), forcing_amplitude=0.1)
-    trajectories = rollout(Stepper(equation, interval=0.25), torch.cat(initial), frames - 1).numpy()
-    out, start = {}, 0
-    for split, values in viscosities.items():
-        out[split] = (values, trajectories[start : start + len(values)])
-        start += len(values)
+def generate(config: str, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.yaml"
+    path.write_text(config)
+    out = directory / "dataset"
+    assert main(["generate", str(path), "--out", str(out)]) == 0
     return out
-
-
-def write_dataset(root: Path, resolution: int = 16, frames: int = 10, multi_variable: bool = False,
-                  samples_per_shard: int = 4) -> Path:
-    """Write ``root`` with every split of :data:`SPLITS` (``multi_variable``: height, u, v, vorticity)."""
-    root.mkdir(parents=True, exist_ok=True)
-    grid = PeriodicGrid(resolution, 1.0, dtype=torch.float64)
-    coords = np.arange(resolution) / resolution
-    manifest = {"config": {"equation": "navier_stokes", "saved_resolution": resolution}, "splits": {}}
-    train_fields = {}
-    for split, (nu, vorticity) in simulate(resolution, frames, SPLITS).items():
-        fields = {"vorticity": vorticity}
-        if multi_variable:
-            u, v = (x.numpy() for x in velocity_from_vorticity(torch.from_numpy(vorticity), grid))
-            fields = {"height": 1.0 + 0.1 * u * v, "u": u, "v": v, "vorticity": vorticity}
-        if split == "train":
-            train_fields = fields
-        (root / split).mkdir(exist_ok=True)
-        shards = []
-        for index, start in enumerate(range(0, len(nu), samples_per_shard)):
-            part = slice(start, start + samples_per_shard)
-            data = {name: (("sample", "time", "y", "x"), f[part].astype(np.float32), {"units": "1"})
-                    for name, f in fields.items()}
-            data["viscosity"] = (("sample",), np.asarray(nu[part]), {"units": "m2 s-1"})
-            data["forcing_amplitude"] = (("sample",), np.full(len(nu[part]), 0.1), {"units": "s-2"})
-            data["seed"] = (("sample",), np.arange(start, start + len(nu[part])), {})
-            dataset = xr.Dataset(data, coords={"x": coords, "y": coords, "time": 0.25 * np.arange(frames)},
-                                 attrs={"Conventions": "CF-1.10", "equation": "navier_stokes", "split": split})
-            name = f"{split}/shard-{index:05d}.nc"
-            dataset.to_netcdf(root / name)
-            shards.append({"file": name, "samples": len(nu[part]),
-                           "sha256": hashlib.sha256((root / name).read_bytes()).hexdigest()})
-        manifest["splits"][split] = {"samples": len(nu), "shards": shards}
-    (root / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    stats = {name: {"mean": float(f.mean()), "std": float(f.std())} for name, f in train_fields.items()}
-    (root / "stats.json").write_text(json.dumps(stats, indent=1))
-    return root
 
 
 @pytest.fixture(autouse=True)
@@ -99,9 +73,11 @@ def one_thread():
 
 @pytest.fixture(scope="session")
 def ns_dataset(tmp_path_factory) -> Path:
-    return write_dataset(tmp_path_factory.mktemp("ns") / "ns_tiny")
+    """Forced Navier–Stokes vorticity (FNO forcing), ν ∈ {0.02, 0.01}, out-of-distribution ν = 0.005."""
+    return generate(NAVIER_STOKES, tmp_path_factory.mktemp("ns"))
 
 
 @pytest.fixture(scope="session")
 def multi_dataset(tmp_path_factory) -> Path:
-    return write_dataset(tmp_path_factory.mktemp("multi") / "swe_like", multi_variable=True)
+    """Rotating shallow water: height, u, v and vorticity."""
+    return generate(SHALLOW_WATER, tmp_path_factory.mktemp("swe"))

@@ -33,14 +33,14 @@ def test_training_windows_are_the_stored_frames(ns_dataset):
 
 def test_strides_and_variable_order(multi_dataset):
     dm = PDEDataModule(str(multi_dataset), ["u", "height"], history=2, future=1, time_stride=2, window_stride=3,
-                       rollout_steps=2, conditioning=["viscosity", "forcing_amplitude"])
+                       rollout_steps=2, conditioning=["viscosity", "coriolis"])
     windows = dm.windows("train", 1)
     # span (2 + 1 − 1)·2 + 1 = 5 frames: starts 0 and 3 fit in 10 frames.
     assert list(windows.starts) == [0, 3]
     item = windows[3]  # sample 1, start 3: frames 3, 5, 7
     expected = stored(multi_dataset, "train", 1, ["u", "height"], [3, 5, 7])
     np.testing.assert_array_equal(torch.cat((item["history"], item["target"])).numpy(), expected)
-    np.testing.assert_allclose(item["parameters"].numpy(), [1e-2, 0.1], rtol=1e-6)
+    np.testing.assert_allclose(item["parameters"].numpy(), [1e-3, 10.0], rtol=1e-6)
 
 
 def test_batches_carry_per_sample_viscosity(ns_dataset):
@@ -48,7 +48,7 @@ def test_batches_carry_per_sample_viscosity(ns_dataset):
     batch = next(iter(dm.train_dataloader()))
     assert batch["history"].shape == (64, 2, 1, 16, 16) and batch["target"].shape == (64, 1, 1, 16, 16)
     assert batch["parameters"].shape == (64, 1)
-    assert sorted(set(batch["parameters"][:, 0].tolist())) == pytest.approx([0.005, 0.01])
+    assert sorted(set(batch["parameters"][:, 0].tolist())) == pytest.approx([0.01, 0.02])
 
 
 def test_evaluation_loaders_one_step_and_rollout(ns_dataset):
@@ -90,7 +90,7 @@ def test_workers_read_their_own_handles(ns_dataset):
 
 def test_statistics_come_from_stats_json_and_normalise_exactly(ns_dataset):
     dm = PDEDataModule(str(ns_dataset), ["vorticity"])
-    stats = json.loads((ns_dataset / "stats.json").read_text())["vorticity"]
+    stats = json.loads((ns_dataset / "stats.json").read_text())["variables"]["vorticity"]
     assert dm.stats == {"vorticity": (stats["mean"], stats["std"])}
     normaliser = FieldNormaliser(2)
     normaliser.set_statistics({"a": (1.0, 2.0), "b": (-3.0, 0.5)}, ["a", "b"])
@@ -103,7 +103,7 @@ def test_statistics_come_from_stats_json_and_normalise_exactly(ns_dataset):
     (dict(root="/nonexistent/ns"), "data.root: dataset directory /nonexistent/ns does not exist"),
     (dict(val_split="validation"), "data.val_split: split 'validation' is not in .* \\(available: train, val, test_id, test_ood\\)"),
     (dict(variables=["height"]), "data.variables: \\['height'\\] not in split 'train' .*available: vorticity"),
-    (dict(conditioning=["reynolds"]), "data.conditioning: \\['reynolds'\\] .*available: viscosity, forcing_amplitude"),
+    (dict(conditioning=["reynolds"]), "data.conditioning: \\['reynolds'\\] .*available: viscosity, drag, forcing_amplitude\\)"),
     (dict(resolution=32), "data.resolution: the dataset .* has resolution 16, not 32"),
     (dict(rollout_steps=9), "data.rollout_steps: .* needs 11 frames; split 'train' has 10"),
     (dict(history=0), "data.history must be an integer >= 1"),
