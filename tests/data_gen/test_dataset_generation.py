@@ -21,6 +21,15 @@ from data_gen.spectral import spectral_truncate
 pytestmark = pytest.mark.filterwarnings("ignore::data_gen.dataset.UnderResolvedWarning")
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # 16² transforms gain nothing from threads, and on a busy shared CPU two threads wait on each other.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def tiny(**overrides) -> dict:
     raw = {
         "equation": "navier_stokes",
