@@ -197,6 +197,10 @@ class DatasetDirectory:
             (self.generation / name).unlink(missing_ok=True)
 
     # --- recording and completing -------------------------------------------------------------
+    def pending_records(self) -> list[Path]:
+        """Record files not yet folded into the manifest."""
+        return sorted(self.records_dir.glob("*.json")) if self.records_dir.is_dir() else []
+
     def write_record(self, record: dict) -> None:
         self.records_dir.mkdir(parents=True, exist_ok=True)
         write_json(self.records_dir / (record["file"].replace("/", ".") + ".json"), record)
@@ -217,6 +221,10 @@ class DatasetDirectory:
             records = self.records(config.fingerprint)
             if self.missing_shards(config, shards, records):
                 return None
+            existing = self.read_manifest()
+            if (existing and existing.get("config_fingerprint") == config.fingerprint and not self.pending_records()
+                    and self.stats_path.is_file()):
+                return existing  # already complete: leave it (and its creation time) as it is
             stored = self.stored_settings() or {}
             manifest = {
                 "format": FORMAT,

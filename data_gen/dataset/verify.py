@@ -37,25 +37,31 @@ def _config_of(directory: DatasetDirectory, problems: list[str]) -> tuple[Datase
         return None, None
     if manifest is not None:
         try:
-            return parse_config(manifest["config"], source="manifest.json config"), manifest
+            config = parse_config(manifest["config"], source="manifest.json config")
         except (KeyError, TypeError):
             problems.append("manifest.json: has no 'config' text")
+            return None, manifest
         except ConfigError as error:
             problems.append(f"manifest.json: its config is no longer valid: {error}")
-        return None, manifest
-    text_path = directory.generation / "config.yaml"
-    if not text_path.is_file():
-        problems.append("manifest.json: missing, and no generation in progress here (is this a dataset directory?)")
-        return None, None
-    config = parse_config(text_path.read_text(), source=str(text_path))
+            return None, manifest
+        if not directory.pending_records():
+            return config, manifest
+        # A rerun regenerated shards but stopped before folding them into the manifest.
+    else:
+        text_path = directory.generation / "config.yaml"
+        if not text_path.is_file():
+            problems.append("manifest.json: missing, and no generation in progress here (is this a dataset directory?)")
+            return None, None
+        config = parse_config(text_path.read_text(), source=str(text_path))
     shards = dataset_shards(config)
-    manifest = directory.complete(config, shards)
-    if manifest is None:
+    completed = directory.complete(config, shards)
+    if completed is None:
         records = directory.records(config.fingerprint)
         for shard in directory.missing_shards(config, shards, records):
             problems.append(f"{shard.name}: not generated yet (rerun `pdesurrogate generate` to finish)")
-        problems.append(f"manifest.json: missing; the dataset is incomplete")
-    return config, manifest
+        problems.append(f"manifest.json: {'missing' if manifest is None else 'out of date'}; the dataset is incomplete")
+        return config, manifest
+    return config, completed
 
 
 def _check_schema(ds: netCDF4.Dataset, config: DatasetConfig, shard: Shard, name: str, problems: list[str]) -> None:

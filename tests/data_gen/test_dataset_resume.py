@@ -16,6 +16,7 @@ import xarray as xr
 import yaml
 
 from data_gen.dataset import generate, parse_config, verify
+from data_gen.dataset.manifest import DatasetDirectory
 
 pytestmark = pytest.mark.filterwarnings("ignore::data_gen.dataset.UnderResolvedWarning")
 
@@ -84,9 +85,11 @@ def test_sigkill_part_way_then_rerun_completes_without_redoing_finished_shards(t
     report = verify(root)
     assert report.clean, report.problems
 
-    # A rerun of a complete dataset checks checksums and does nothing else.
+    # A rerun of a complete dataset checks checksums and does nothing else, not even to the manifest.
+    manifest_mtime = (root / "manifest.json").stat().st_mtime_ns
     again = generate(parse_config(config_path.read_text()), root, progress=False)
     assert (again.skipped_shards, again.written_shards) == (8, 0)
+    assert (root / "manifest.json").stat().st_mtime_ns == manifest_mtime
 
 
 def test_rerun_recomputes_a_missing_or_altered_shard(tmp_path):
@@ -132,3 +135,19 @@ def test_incomplete_dataset_is_reported_and_finished_by_the_other_shard(tmp_path
     assert any(p.startswith("train/shard-00001.nc: not generated yet") for p in report.problems)
     final = generate(config, root, shard="1/2", progress=False)
     assert final.manifest is not None and verify(root).clean
+
+
+def test_verify_completes_the_manifest_when_the_last_process_died_before_writing_it(tmp_path, monkeypatch):
+    config = parse_config(config_text(samples=2, viscosity=5.0e-2))
+    root = tmp_path / "data"
+    with monkeypatch.context() as patch:
+        # Every shard finished, but no process got as far as writing the manifest.
+        patch.setattr(DatasetDirectory, "complete", lambda self, config, shards: None)
+        generate(config, root, shard="0/2", progress=False)
+        generate(config, root, shard="1/2", progress=False)
+    assert not (root / "manifest.json").exists()
+    report = verify(root)
+    assert report.clean, report.problems
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert [s["file"] for s in manifest["splits"]["train"]["shards"]] == ["train/shard-00000.nc", "train/shard-00001.nc"]
+    assert (root / "stats.json").is_file()
