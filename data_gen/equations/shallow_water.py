@@ -24,7 +24,6 @@ import math
 import torch
 
 from ..checks import batch_size_of, per_sample, require
-from ..errors import ParameterError
 from ..grid import PeriodicGrid
 from ..spectral import irfft2, rfft2
 from .base import Equation
@@ -277,7 +276,10 @@ class ShallowWater(Equation):
     # --- time step control -----------------------------------------------------------------
     def max_speed(self, state: torch.Tensor) -> torch.Tensor:
         """Gravity-wave plus flow speed ``√(g·max h) + √(max u² + max v²)`` per sample."""
-        return self._tendencies(state.detach(), with_speed=True)[1]
+        state = state.detach()
+        depth = state[:, 0].amax(dim=(-2, -1)) + self.mean_depth.detach()
+        squares = (state[:, 1:] * state[:, 1:]).amax(dim=(-2, -1))
+        return torch.sqrt(self.gravity.detach() * depth.clamp(min=0)) + torch.sqrt(squares.sum(dim=1))
 
     @staticmethod
     def check_cfl(cfl: float, scheme: str | None = None) -> None:
