@@ -183,6 +183,18 @@ def test_gradcheck_through_a_few_steps():
     assert torch.autograd.gradcheck(three_steps, (start, viscosity), eps=1e-6, atol=1e-7, fast_mode=True)
 
 
+def test_float32_tracks_float64():
+    # The state holds h − H, so float32 keeps ~7 digits of the height perturbation, not of H.
+    fields = turbulent_start(grid(32))
+    runs = []
+    for dtype in (torch.float64, torch.float32):
+        eq = ShallowWater(grid(32, dtype), coriolis=10.0, viscosity=1e-4)
+        end = eq.stepper(0.5, cfl=0.5)(fields.to(dtype))
+        assert end.dtype == dtype
+        runs.append(end.double())
+    assert (runs[1] - runs[0]).abs().max() < 1e-5 * runs[0][:, 1:].abs().max()
+
+
 # --- output points, initial conditions, errors ------------------------------------------------------
 def test_outputs_are_interpolated_to_the_cell_centres():
     # One Fourier mode placed on the C-grid: after to_output, u and v equal the mode at x_i = i·L/n,
