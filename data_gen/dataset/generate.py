@@ -64,13 +64,15 @@ def resolve_worker(shard: str | None, environ: Mapping[str, str] | None = None) 
             raise ParameterError(f"--shard must be I/N with 0 <= I < N (got {shard!r})")
         return Worker(index, count, f"--shard {index}/{count}")
     if "WORLD_SIZE" in environ and "RANK" in environ:
-        return Worker(_env_int(environ, "RANK"), max(1, _env_int(environ, "WORLD_SIZE")), "torchrun RANK/WORLD_SIZE")
+        rank, world = _env_int(environ, "RANK"), max(1, _env_int(environ, "WORLD_SIZE"))
+        return Worker(rank, world, f"RANK {rank} of WORLD_SIZE {world}")
     if "SLURM_ARRAY_TASK_ID" in environ and "SLURM_ARRAY_TASK_COUNT" in environ:
         # Array task ids need not start at 0 or be consecutive (--array=1-16:3).
         first = _env_int(environ, "SLURM_ARRAY_TASK_MIN") if "SLURM_ARRAY_TASK_MIN" in environ else 0
         step = _env_int(environ, "SLURM_ARRAY_TASK_STEP") if "SLURM_ARRAY_TASK_STEP" in environ else 1
         index = (_env_int(environ, "SLURM_ARRAY_TASK_ID") - first) // max(1, step)
-        return Worker(index, _env_int(environ, "SLURM_ARRAY_TASK_COUNT"), "SLURM array task")
+        count = _env_int(environ, "SLURM_ARRAY_TASK_COUNT")
+        return Worker(index, count, f"SLURM array task {index} of {count}")
     return Worker(0, 1, "single process")
 
 
@@ -159,17 +161,32 @@ def generate(
     overwrite: bool = False,
     progress: bool = True,
     environ: Mapping[str, str] | None = None,
+    threads: int | None = None,
 ) -> GenerationResult:
     """Generate this process's shards of ``config`` into ``out`` and complete the manifest if all are done.
 
     Everything a user can get wrong (config, ``--shard``, device, a directory holding another
-    dataset) is checked before the first simulation step.
+    dataset) is checked before the first simulation step. ``threads`` sets torch's intra-op
+    threads for this process (``None``: leave them as they are).
     """
     started = time.perf_counter()
     if not isinstance(config, DatasetConfig):
         config = load_config(config)
     worker = resolve_worker(shard, environ)
     torch_device = resolve_device(device, environ)
+    if threads is not None and not (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1):
+        raise ParameterError(f"--threads must be an integer >= 1 (got {threads!r})")
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _generate(config, out, worker, torch_device, overwrite, progress, started)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _generate(config: DatasetConfig, out, worker: Worker, torch_device: torch.device, overwrite: bool,
+              progress: bool, started: float) -> GenerationResult:
     directory = DatasetDirectory(out)
     directory.prepare(config, overwrite=overwrite)
 
@@ -207,6 +224,6 @@ def generate(
         if not shells.resolved:
             message = under_resolved_message(split.name, shells, config.sim_resolution)
             result.warnings.append(message)
-            warnings.warn(message, UnderResolvedWarning, stacklevel=2)
+            warnings.warn(message, UnderResolvedWarning, stacklevel=3)
     result.seconds = time.perf_counter() - started
     return result

@@ -16,6 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", metavar="cpu|cuda", help="where to simulate (default: cpu)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a dataset that DIR holds from a different config (same config: resume)")
+    parser.add_argument("--threads", type=int, default=1, metavar="K",
+                        help="torch threads per process on CPU (default 1: the FFTs of a batch are too small to "
+                             "share well; use one process per core with --shard I/N instead)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -25,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnderResolvedWarning)  # printed below as one line each
         result = generate(args.config, args.out, shard=args.shard, device=args.device, overwrite=args.overwrite,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, threads=args.threads)
     for message in result.warnings:
         print(f"warning: {message}", file=sys.stderr)
     print(result.summary())
