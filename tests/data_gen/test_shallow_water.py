@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from data_gen import BlowUpError, ParameterError, PeriodicGrid
+from data_gen import BlowUpError, ParameterError, PeriodicGrid, Stepper
 from data_gen.equations import ShallowWater
 from data_gen.shallow_water_initial import balanced_random, geostrophic_jet, gravity_wave
 
@@ -258,7 +258,23 @@ def test_cfl_beyond_the_scheme_is_refused_and_negative_f_is_accepted():
     eq = ShallowWater(grid(16), coriolis=-3.0)
     eq.stepper(0.1, scheme="rk4", cfl=1.0)
     with pytest.raises(ParameterError, match="cfl"):
-        eq.stepper(0.1, scheme="rk3", cfl=0.9)
+        eq.stepper(0.1, scheme="rk3", cfl=0.7)
+
+
+def test_the_refused_cfl_is_where_grid_scale_waves_grow():
+    # SSP-RK3 is stable on the imaginary axis up to √3; the fastest C-grid gravity wave has
+    # ω dt = 2√2 · CFL, so round-off noise on a flat surface stays put at CFL 0.6 (the limit
+    # refused above it) and grows at 0.7, which a plain Stepper would accept.
+    torch.manual_seed(0)
+    still = torch.zeros(1, 3, 16, 16, dtype=torch.float64)
+    still[:, 0] = 1.0
+    noisy = still + 1e-10 * torch.randn_like(still)
+    eq = ShallowWater(grid(16), coriolis=0.0)
+    growth = {}
+    for cfl in (0.6, 0.7):
+        end = Stepper(eq, 10.0, scheme="rk3", cfl=cfl)(noisy)
+        growth[cfl] = ((end - still).abs().max() / (noisy - still).abs().max()).item()
+    assert growth[0.6] < 2 and growth[0.7] > 1e3, growth
 
 
 def test_negative_depth_stops_with_the_sample_and_time():
