@@ -11,27 +11,8 @@ import argparse
 import importlib
 import sys
 
-from data_gen.errors import BlowUpError, ParameterError
-
-# subcommand -> (module, one-line help). Modules are imported only when their command runs, so
-# `pdesurrogate generate` does not pay for importing Lightning.
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
-# Subcommands whose arguments are parsed by LightningCLI rather than argparse.
-LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
-
-
-class UserError(Exception):
-    """A mistake in what the user asked for (file, config value, checkpoint); shown as one line."""
-
-
-USER_ERRORS = (UserError, ParameterError, BlowUpError, FileNotFoundError, FileExistsError)
-
-
-def register(name: str, module: str, help: str) -> None:
-    SUBCOMMANDS[name] = (module, help)
-
-
-from . import commands  # noqa: E402,F401  registers the subcommands (needs register above)
+from .commands import LIGHTNING_SUBCOMMANDS, SUBCOMMANDS
+from .errors import USER_ERRORS, UserError  # noqa: F401  (UserError: the historical import path)
 
 
 def _parser() -> argparse.ArgumentParser:

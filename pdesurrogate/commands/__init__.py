@@ -1,15 +1,21 @@
-"""The subcommands of ``pdesurrogate``: one ``register`` call each; a module is imported when its command runs."""
+"""The subcommands of ``pdesurrogate``: name -> (module, one-line help).
 
-from ..cli import register
+A module is imported only when its command runs, so ``pdesurrogate generate`` does not pay for
+importing Lightning. argparse subcommands expose ``add_arguments(parser)`` and ``run(args)``;
+the Lightning ones expose ``run_lightning(argv)`` and let LightningCLI parse everything.
+"""
 
-register("generate", "pdesurrogate.commands.generate",
-         "generate a dataset from a YAML config into sharded netCDF files (resumable, shardable)")
-register("verify", "pdesurrogate.commands.verify",
-         "check a dataset: checksums, schema, NaN/Inf, sample counts, disjoint splits")
-
-# Lightning subcommands: LightningCLI parses their arguments (see pdesurrogate.commands.lightning).
 _LIGHTNING = "pdesurrogate.commands.lightning"
-register("fit", _LIGHTNING, "train a surrogate (Lightning CLI: --config configs/fit/NAME.yaml)")
-register("validate", _LIGHTNING, "evaluate a checkpoint on the validation split (Lightning CLI)")
-register("test", _LIGHTNING, "evaluate a checkpoint on the test splits (Lightning CLI)")
-register("predict", _LIGHTNING, "roll a checkpoint out on the predict split (Lightning CLI)")
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("pdesurrogate.commands.generate",
+                 "generate a dataset from a YAML config into sharded netCDF files (resumable, shardable)"),
+    "verify": ("pdesurrogate.commands.verify",
+               "check a dataset: checksums, schema, NaN/Inf, sample counts, disjoint splits"),
+    "fit": (_LIGHTNING, "train a surrogate (Lightning CLI: --config configs/fit/NAME.yaml)"),
+    "validate": (_LIGHTNING, "evaluate a checkpoint on the validation split (Lightning CLI)"),
+    "test": (_LIGHTNING, "evaluate a checkpoint on the test splits (Lightning CLI)"),
+    "predict": (_LIGHTNING, "roll a checkpoint out on the predict split (Lightning CLI)"),
+}
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
