@@ -55,7 +55,8 @@ class SpectralConv2d(nn.Module):
         spectrum = torch.fft.fft(torch.fft.rfft(x, dim=-1)[..., :mx], dim=-2)
         low = torch.cat((spectrum[..., :my, :], spectrum[..., ny - my :, :]), dim=-2)
         weight = torch.view_as_complex(self.weight)
-        weight = torch.cat((weight[:, :, :my, :mx], weight[:, :, 2 * self.modes - my :, :mx]), dim=-2)
+        if (my, mx) != (self.modes, self.modes):  # a grid too coarse for all modes
+            weight = torch.cat((weight[:, :, :my, :mx], weight[:, :, 2 * self.modes - my :, :mx]), dim=-2)
         mixed = torch.einsum("bixy,ioxy->boxy", low, weight)
         out = mixed.new_zeros(x.shape[0], self.out_channels, ny, mx)
         out[..., :my, :] = mixed[..., :my, :]
