@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .spectral_transforms import padded_irfft2, truncated_rfft2
+
 
 class SpectralConv2d(nn.Module):
     """Multiply the lowest ``modes`` frequencies per direction by learned complex matrices.
@@ -22,8 +24,9 @@ class SpectralConv2d(nn.Module):
     the same Fourier coefficients per unit amplitude on any grid, so one set of weights acts on
     any resolution. On a grid too coarse for ``modes`` only the representable modes are used.
 
-    The transforms are pruned: the y-transform runs only over the ``modes`` kept x-columns, which
-    halves FFT work compared with ``rfft2``/``irfft2`` on the full spectrum. Under autocast the
+    The transforms are pruned (the y-transform runs only over the ``modes`` kept x-columns, which
+    halves FFT work compared with ``rfft2``/``irfft2``) and carry their own adjoints as gradients
+    (see :mod:`.spectral_transforms`). Under autocast the
     layer runs in float32: cuFFT in half precision accepts only power-of-two sizes and loses the
     small high-frequency coefficients that the weights act on.
     """
@@ -52,14 +55,8 @@ class SpectralConv2d(nn.Module):
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         ny, nx = x.shape[-2:]
         my, mx = self.kept_modes(ny, nx)
-        spectrum = torch.fft.fft(torch.fft.rfft(x, dim=-1)[..., :mx], dim=-2)
-        low = torch.cat((spectrum[..., :my, :], spectrum[..., ny - my :, :]), dim=-2)
         weight = torch.view_as_complex(self.weight)
         if (my, mx) != (self.modes, self.modes):  # a grid too coarse for all modes
             weight = torch.cat((weight[:, :, :my, :mx], weight[:, :, 2 * self.modes - my :, :mx]), dim=-2)
-        mixed = torch.einsum("bixy,ioxy->boxy", low, weight)
-        out = mixed.new_zeros(x.shape[0], self.out_channels, ny, mx)
-        out[..., :my, :] = mixed[..., :my, :]
-        out[..., ny - my :, :] = mixed[..., my:, :]
-        # irfft zero-pads the missing high x-wavenumbers itself.
-        return torch.fft.irfft(torch.fft.ifft(out, dim=-2), n=nx, dim=-1)
+        mixed = torch.einsum("bixy,ioxy->boxy", truncated_rfft2(x, my, mx), weight)
+        return padded_irfft2(mixed, ny, nx)

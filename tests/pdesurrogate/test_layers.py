@@ -9,6 +9,7 @@ from pdesurrogate.layers import (
     AttentionBlock, DomainPadding, FiLM, FourierResidualBlock, GridEmbedding2d, ParameterEmbedding,
     ResidualBlock, SinusoidalEmbedding, SpectralConv2d,
 )
+from pdesurrogate.layers.spectral_transforms import padded_irfft2, truncated_rfft2
 
 
 def reference_fno_conv(layer: SpectralConv2d, x: torch.Tensor) -> torch.Tensor:
@@ -139,3 +140,23 @@ def test_attention_is_permutation_equivariant_over_grid_points():
     # Attention has no notion of position: permuting the points permutes the output.
     flipped = torch.flip(x, dims=(-1,))
     torch.testing.assert_close(block(flipped), torch.flip(block(x), dims=(-1,)), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("ny,nx,my,mx", [(8, 8, 2, 3), (8, 10, 4, 6), (6, 7, 2, 4), (8, 8, 4, 5)])
+def test_pruned_transforms_have_exact_gradients(ny, nx, my, mx):
+    # Their backward passes are hand-written adjoints (Nyquist column and odd sizes included).
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, ny, nx, dtype=torch.float64, requires_grad=True)
+    modes = torch.randn(2, 1, 2 * my, mx, dtype=torch.complex128, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: truncated_rfft2(t, my, mx), (x,))
+    assert torch.autograd.gradcheck(lambda t: padded_irfft2(t, ny, nx), (modes,))
+
+
+def test_truncated_rfft2_keeps_the_corner_blocks_of_rfft2():
+    x = torch.randn(2, 3, 12, 10, dtype=torch.float64)
+    full = torch.fft.rfft2(x)
+    expected = torch.cat((full[..., :3, :4], full[..., -3:, :4]), dim=-2)
+    torch.testing.assert_close(truncated_rfft2(x, 3, 4), expected)
+    torch.testing.assert_close(padded_irfft2(expected, 12, 10),
+                               torch.fft.irfft2(torch.cat((full[..., :3, :4], torch.zeros(2, 3, 6, 4),
+                                                           full[..., -3:, :4]), dim=-2), s=(12, 10)))
