@@ -6,12 +6,15 @@ conditioning and resolution once (under ``data:``) and can never disagree with t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 
-from ..cli import UserError
+from ..errors import UserError
 from ..data import PDEDataModule
 from ..training import SurrogateModule
+from ..training.prediction_writer import RolloutWriter
 
 LINKED_FIELDS = ("variables", "history", "future", "conditioning", "resolution")
 
@@ -30,6 +33,10 @@ class SurrogateCLI(LightningCLI):
             "checkpoint.filename": "best-epoch{epoch:03d}",
             "checkpoint.auto_insert_metric_name": False,
         })
+
+    def before_predict(self) -> None:
+        # `predict` writes its rollouts next to the run's other outputs.
+        self.trainer.callbacks.append(RolloutWriter(Path(self.trainer.default_root_dir) / "predictions"))
 
     def instantiate_classes(self) -> None:
         try:

@@ -8,7 +8,7 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader
 
-from ..cli import UserError
+from ..errors import UserError
 from .directory import DatasetDirectory, SplitInfo
 from .sampling import EpochShuffle
 from .windows import TrajectoryWindows

@@ -13,7 +13,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
-from ..cli import UserError
+from ..errors import UserError
 
 FIELD_DIMS = ("sample", "time", "y", "x")
 

@@ -8,7 +8,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from ..cli import UserError
+from ..errors import UserError
 from ..data.normalisation import FieldNormaliser
 from ..models.base import Surrogate
 from .losses import LOSSES, relative_l2
@@ -158,6 +158,7 @@ class SurrogateModule(pl.LightningModule):
         self._evaluate(batch, "test", dataloader_idx)
 
     def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict:
+        """The rollout over the batch's window, with the truth and the parameters (physical units)."""
         return {"prediction": self.predict_rollout(batch), "target": batch["target"],
                 "parameters": batch["parameters"]}
 

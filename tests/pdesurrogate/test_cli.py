@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+import xarray as xr
 
 from pdesurrogate.cli import main
 from pdesurrogate.commands.lightning import SurrogateCLI
@@ -79,6 +81,13 @@ def test_fit_from_a_shipped_small_config_then_test_end_to_end(name, ns_dataset, 
     test_args = ["test", *config, "--data.root", str(root), "--data.rollout_steps", "3", *QUIET,
                  "--trainer.logger", "false", "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt")]
     assert main(test_args) == 0
+    assert main(["predict", *test_args[1:], "--trainer.default_root_dir", str(tmp_path)]) == 0
+    with xr.open_dataset(tmp_path / "predictions" / "predictions.nc") as rollouts:
+        variable = init_args["variables"][0]
+        assert rollouts[variable].shape == rollouts[f"{variable}_true"].shape == (2, 3, 16, 16)
+        error = float(np.linalg.norm(rollouts[variable] - rollouts[f"{variable}_true"]) /
+                      np.linalg.norm(rollouts[f"{variable}_true"]))
+        assert 0 < error < 2  # trained for four steps: far from exact, but a field of the right scale
 
 
 def test_user_mistakes_print_one_line_and_exit_2(ns_dataset, tmp_path, capsys):

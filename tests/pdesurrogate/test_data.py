@@ -9,7 +9,7 @@ import pytest
 import torch
 import xarray as xr
 
-from pdesurrogate.cli import UserError
+from pdesurrogate.errors import UserError
 from pdesurrogate.data import FieldNormaliser, PDEDataModule
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from pdesurrogate.cli import UserError
+from pdesurrogate.errors import UserError
 from pdesurrogate.data import PDEDataModule
 from pdesurrogate.models import FNO, UNet
 from pdesurrogate.training import REGIMES, SurrogateModule
@@ -178,3 +178,18 @@ def test_data_disagreeing_with_the_model_is_named(ns_dataset):
     module = tiny_module(history=3)
     with pytest.raises(UserError, match="data.history = 2 disagrees with the model's history = 3"):
         trainer().validate(module, datamodule(ns_dataset), verbose=False)
+
+
+def test_bf16_mixed_precision_trains_with_spectral_layers_in_float32(ns_dataset):
+    torch.manual_seed(0)
+    network = UNet(["vorticity"], 2, 1, conditioning=["viscosity"], resolution=16, hidden_channels=8,
+                   blocks_per_level=1, fourier_levels=2, modes=4, embedding_dim=8)
+    module = SurrogateModule(network, warmup_steps=0, learning_rate=3e-3)
+    dtypes = []
+    spectral = network.down[0][0].spectral1
+    spectral.register_forward_hook(lambda layer, inputs, output: dtypes.append(output.dtype))
+    losses = StepLosses()
+    dm = datamodule(ns_dataset, conditioning=["viscosity"], batch_size=8)
+    trainer(precision="bf16-mixed", max_epochs=3, callbacks=[losses]).fit(module, dm)
+    assert set(dtypes) == {torch.float32}  # autocast is off inside the spectral convolution
+    assert all(torch.isfinite(torch.tensor(losses.losses))) and losses.losses[-1] < losses.losses[0]
