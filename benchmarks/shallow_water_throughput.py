@@ -7,7 +7,7 @@ one ``rfft2`` of one ``(batch, n, n)`` field), both timed in this run, so the ra
 the spectral solvers' across machines. The C-grid step has no transform at all: the ratio says
 what its elementwise stencils cost in units of the FFT that a spectral step is built from.
 
-    python benchmarks/shallow_water_throughput.py [--device cpu|cuda] [--repeats 5]
+    python benchmarks/shallow_water_throughput.py [--device cpu|cuda] [--repeats 5] [--threads N]
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _median_time(fn, device: str, repeats: int, inner: int) -> float:
-    """Median over ``repeats`` of the mean time of ``inner`` calls (after one warm-up)."""
-    fn()
+def _timings(fn, device: str, repeats: int, inner: int, warmup: int = 5) -> list[float]:
+    """``repeats`` samples of the mean time of ``inner`` calls (after ``warmup`` calls)."""
+    for _ in range(warmup):
+        fn()
     _sync(device)
     samples = []
     for _ in range(repeats):
@@ -44,12 +45,12 @@ def _median_time(fn, device: str, repeats: int, inner: int) -> float:
             fn()
         _sync(device)
         samples.append((time.perf_counter() - start) / inner)
-    return statistics.median(samples)
+    return samples
 
 
-def _rfft2_time(n: int, batch: int, device: str, repeats: int) -> float:
+def _rfft2_timings(n: int, batch: int, device: str, repeats: int) -> list[float]:
     field = torch.randn(batch, n, n, device=device)
-    return _median_time(lambda: torch.fft.rfft2(field), device, repeats, inner=50)
+    return _timings(lambda: torch.fft.rfft2(field), device, repeats, inner=50)
 
 
 def _step_time(rotational_scheme: str, scheme: str, n: int, batch: int, device: str, repeats: int) -> float:
@@ -66,24 +67,27 @@ def _step_time(rotational_scheme: str, scheme: str, n: int, batch: int, device: 
     dt = float(equation.time_step_limit(speed, stepper.cfl).min()) * 0.9
     stepper.max_dt = dt
     interval = dt * steps_per_call * (1 - 1e-9)
-    return _median_time(lambda: stepper.advance(state, interval=interval), device, repeats, inner=1) / steps_per_call
+    samples = _timings(lambda: stepper.advance(state, interval=interval), device, repeats, inner=1, warmup=1)
+    return statistics.median(samples) / steps_per_call
 
 
 def measure_shallow_water(repeats: int = 5, device: str = "cpu") -> dict:
     """``{"swe_<rotational scheme>_<integrator>": {"<n>x<batch>": {...}}}`` with steps/s,
     sample-steps/s, seconds per step and ``transform_ratio`` = step time / rfft2 time."""
-    fft_times = {(n, b): _rfft2_time(n, b, device, repeats) for n, b in SIZES}
+    # The FFT is timed right before and after each step timing, so both see the same machine.
     results = {}
     for rotational_scheme, scheme in CASES:
         sizes = {}
         for n, batch in SIZES:
+            fft_samples = _rfft2_timings(n, batch, device, repeats)
             seconds = _step_time(rotational_scheme, scheme, n, batch, device, repeats)
+            fft = statistics.median(fft_samples + _rfft2_timings(n, batch, device, repeats))
             sizes[f"{n}x{batch}"] = {
                 "steps_per_s": 1.0 / seconds,
                 "sample_steps_per_s": batch / seconds,
                 "step_time_s": seconds,
-                "rfft2_time_s": fft_times[(n, batch)],
-                "transform_ratio": seconds / fft_times[(n, batch)],
+                "rfft2_time_s": fft,
+                "transform_ratio": seconds / fft,
             }
         results[f"swe_{rotational_scheme}_{scheme}"] = sizes
     return results
@@ -93,7 +97,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=5)
+    # One thread is steadier on a shared machine: a descheduled worker stalls every parallel op.
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     report = {
         "benchmark": "shallow_water_throughput",
         "device": args.device,
