@@ -35,8 +35,8 @@ class SurrogateModule(pl.LightningModule):
             the data by the CLI).
         loss: ``mse`` or ``relative_l2`` on normalised fields.
         regime: ``one_step`` (teacher forcing), ``unrolled`` (backpropagate through all steps of
-            the training window) or ``pushforward`` (no gradient through the first steps).
-            The number of steps is the data's ``unroll_steps``.
+            the training window) or ``pushforward`` (a random number of the window's steps
+            without gradient, then one with). The window's steps are the data's ``unroll_steps``.
         input_noise: standard deviation of Gaussian noise added to the normalised input
             history during training (a cheap robustness to rollout drift; 0 disables).
         learning_rate: AdamW peak learning rate.

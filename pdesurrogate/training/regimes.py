@@ -37,18 +37,22 @@ def unrolled(network: Network, history, parameters, target, future: int):
     return rollout(network, history, parameters, target.shape[1] // future), target
 
 
-def pushforward(network: Network, history, parameters, target, future: int):
-    """Brandstetter et al. (2022): ``s − 1`` steps without gradient, then one step with.
+def pushforward(network: Network, history, parameters, target, future: int, unrolls: int | None = None):
+    """Brandstetter et al. (2022): ``u`` steps without gradient, then one step with.
 
-    The last step learns to correct the distribution shift of its own predicted inputs without
-    the cost and instability of backpropagating through the whole rollout.
+    ``u`` is drawn uniformly from ``0 … s − 1`` for a window of ``s`` steps (``unrolls`` fixes it),
+    so the model learns both from true inputs (``u = 0``) and from its own predictions, whose
+    distribution shift the last step learns to correct without the cost and instability of
+    backpropagating through the whole rollout.
     """
     steps = target.shape[1] // future
+    if unrolls is None:
+        unrolls = int(torch.randint(steps, ()))
     window = history
-    if steps > 1:
+    if unrolls > 0:
         with torch.no_grad():
-            window = slide(history, rollout(network, history, parameters, steps - 1))
-    return network(window, parameters), target[:, (steps - 1) * future : steps * future]
+            window = slide(history, rollout(network, history, parameters, unrolls))
+    return network(window, parameters), target[:, unrolls * future : (unrolls + 1) * future]
 
 
 REGIMES = {"one_step": one_step, "unrolled": unrolled, "pushforward": pushforward}

@@ -57,11 +57,15 @@ def test_regimes_in_closed_form():
     assert prediction.flatten().tolist() == [2.0, 4.0, 8.0] and matched.shape[1] == 3
     prediction.sum().backward()
     assert network.a.grad.item() == pytest.approx(1 + 2 * 2 + 3 * 4)  # d(a + a² + a³)/da at a = 2
-    network.a.grad = None
-    prediction, matched = REGIMES["pushforward"](network, h, None, target, 1)
-    assert prediction.flatten().tolist() == [8.0] and torch.equal(matched, target[:, 2:])
-    prediction.sum().backward()
-    assert network.a.grad.item() == pytest.approx(4.0)  # a · (a²h, no gradient): d/da = a² = 4
+    for unrolls in range(3):  # a · (a^u h without gradient): value a^(u+1), derivative a^u
+        network.a.grad = None
+        prediction, matched = REGIMES["pushforward"](network, h, None, target, 1, unrolls=unrolls)
+        assert prediction.flatten().tolist() == [2.0 ** (unrolls + 1)]
+        assert torch.equal(matched, target[:, unrolls : unrolls + 1])
+        prediction.sum().backward()
+        assert network.a.grad.item() == pytest.approx(2.0**unrolls)
+    drawn = {REGIMES["pushforward"](network, h, None, target, 1)[0].item() for _ in range(40)}
+    assert drawn == {2.0, 4.0, 8.0}  # every number of unrolled steps is drawn
 
 
 def test_tiny_model_overfits_one_batch(ns_dataset):
