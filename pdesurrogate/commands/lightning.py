@@ -11,8 +11,8 @@ from pathlib import Path
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 
-from ..errors import UserError
 from ..data import PDEDataModule
+from ..errors import UserError
 from ..training import SurrogateModule
 from ..training.prediction_writer import RolloutWriter
 

@@ -8,8 +8,8 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from ..errors import UserError
 from ..data.normalisation import FieldNormaliser
+from ..errors import UserError
 from ..models.base import Surrogate
 from .losses import LOSSES, relative_l2
 from .regimes import REGIMES, rollout

@@ -197,3 +197,11 @@ def test_bf16_mixed_precision_trains_with_spectral_layers_in_float32(ns_dataset)
     trainer(precision="bf16-mixed", max_epochs=3, callbacks=[losses]).fit(module, dm)
     assert set(dtypes) == {torch.float32}  # autocast is off inside the spectral convolution
     assert all(torch.isfinite(torch.tensor(losses.losses))) and losses.losses[-1] < losses.losses[0]
+
+
+def test_resolution_mismatch_is_named_for_resolution_dependent_models_only(ns_dataset):
+    unet = UNet(["vorticity"], 2, 1, resolution=32, hidden_channels=8, blocks_per_level=1)
+    with pytest.raises(UserError, match="resolution 16 differs from the UNet's training resolution 32"):
+        trainer().validate(SurrogateModule(unet), datamodule(ns_dataset), verbose=False)
+    fno = FNO(["vorticity"], 2, 1, resolution=32, **TINY_FNO)  # resolution independent: runs at 16²
+    trainer(limit_val_batches=1).validate(SurrogateModule(fno), datamodule(ns_dataset), verbose=False)
