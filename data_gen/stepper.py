@@ -28,7 +28,8 @@ class Stepper:
         equation: any :class:`~data_gen.equations.base.Equation`.
         interval: simulated time between outputs (> 0).
         scheme: integrator name (``None``: the equation's default).
-        cfl: CFL number in (0, 1]; ``dt ≤ cfl · dx / max speed`` (equations may add limits).
+        cfl: CFL number in ``(0, equation.max_cfl(scheme)]``; ``dt ≤ cfl · dx / max speed``
+            (equations may add limits, e.g. explicit diffusion).
         max_dt: optional upper bound on the inner step (fixed-step runs, convergence studies).
         collapse_factor: a sample whose CFL step falls below this fraction of its first one in
             the rollout (at most the interval, so a flow spun up from rest counts from there) is
@@ -46,11 +47,14 @@ class Stepper:
     ):
         require(isinstance(interval, (int, float)) and interval > 0 and math.isfinite(interval),
                 "interval", "a finite number > 0", interval)
-        require(isinstance(cfl, (int, float)) and 0 < cfl <= 1, "cfl", "in (0, 1]", cfl)
+        require(isinstance(cfl, (int, float)) and cfl > 0, "cfl", "a number > 0", cfl)
         require(max_dt is None or (isinstance(max_dt, (int, float)) and max_dt > 0), "max_dt", "None or > 0", max_dt)
         require(0 < collapse_factor < 1, "collapse_factor", "in (0, 1)", collapse_factor)
         self.equation = equation
         self.integrator = make_integrator(scheme, equation)
+        ceiling = equation.max_cfl(self.integrator.name)
+        require(cfl <= ceiling, "cfl",
+                f"in (0, {ceiling:g}] for the {self.integrator.name} scheme on {type(equation).__name__}", cfl)
         self.interval = float(interval)
         self.cfl = float(cfl)
         self.max_dt = max_dt
@@ -82,7 +86,7 @@ class Stepper:
         while True:
             explicit0, speed = eq.explicit_terms_and_max_speed(state)
             speed = speed.detach()
-            self._check(speed, t_start + elapsed)
+            self._check(state, speed, t_start + elapsed)
             cfl_limit, limit = self._stable_dt(speed, interval)
             if self.reference_dt is None:
                 self.reference_dt = cfl_limit
@@ -109,11 +113,14 @@ class Stepper:
             raise BlowUpError(reason, invalid.nonzero().flatten().tolist(), t_start + interval)
         return state
 
-    def _check(self, speed: torch.Tensor, time: torch.Tensor) -> None:
+    def _check(self, state: torch.Tensor, speed: torch.Tensor, time: torch.Tensor) -> None:
         nonfinite = ~torch.isfinite(speed)
         if bool(nonfinite.any()):
-            bad = nonfinite.nonzero().flatten()
-            raise BlowUpError("non-finite velocity", bad.tolist(), float(time[bad].min()))
+            # The equation may know the cause (a negative depth makes the wave speed NaN).
+            invalid, reason = self.equation.invalid_samples(state)
+            bad = (nonfinite | invalid).nonzero().flatten()
+            reason = reason if bool(invalid.any()) else "non-finite velocity"
+            raise BlowUpError(reason, bad.tolist(), float(time[bad].min()))
 
     def _check_collapse(self, limit: torch.Tensor, active: torch.Tensor, time: torch.Tensor) -> None:
         collapsed = (limit < self.collapse_factor * self.reference_dt) & active

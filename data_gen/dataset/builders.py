@@ -281,10 +281,6 @@ class ShallowWaterBuilder(EquationBuilder):
             return geostrophic_jet(grid, **physics, rotational_scheme=rotational_scheme, **settings)
         raise AssertionError(f"initial condition {kind!r} passed validation but has no builder")
 
-    def stepper(self, equation, interval, scheme, cfl, max_dt):
-        # The equation's own factory refuses a CFL number its integrator cannot keep stable.
-        return equation.stepper(interval, scheme, cfl, max_dt)
-
     def saved_fields(self, equation, fields, names):
         output = equation.to_output(fields)
         order = list(equation.output_variables)

@@ -56,6 +56,10 @@ class Equation:
     def max_speed(self, state: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def max_cfl(self, scheme: str) -> float:
+        """The largest CFL number the integrator ``scheme`` keeps stable on this discretisation."""
+        return 1.0
+
     def time_step_limit(self, max_speed: torch.Tensor, cfl: float) -> torch.Tensor:
         """Largest stable ``dt`` per sample for the given CFL number."""
         return cfl * self.grid.spacing / max_speed

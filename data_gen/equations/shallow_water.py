@@ -281,13 +281,9 @@ class ShallowWater(Equation):
         squares = (state[:, 1:] * state[:, 1:]).amax(dim=(-2, -1))
         return torch.sqrt(self.gravity.detach() * depth.clamp(min=0)) + torch.sqrt(squares.sum(dim=1))
 
-    @staticmethod
-    def check_cfl(cfl: float, scheme: str | None = None) -> None:
-        """Refuse a CFL number the integrator ``scheme`` (default: RK4) cannot keep stable."""
-        scheme = scheme or ShallowWater.schemes[0]
-        require(scheme in MAX_CFL, "scheme", f"one of {', '.join(MAX_CFL)}", scheme)
-        require(isinstance(cfl, (int, float)) and 0 < cfl <= MAX_CFL[scheme], "cfl",
-                f"in (0, {MAX_CFL[scheme]}] for the {scheme} scheme on the shallow-water C-grid", cfl)
+    def max_cfl(self, scheme: str) -> float:
+        """RK4 and RK3 keep the C-grid's gravity waves stable up to these CFL numbers."""
+        return MAX_CFL[scheme]
 
     def time_step_limit(self, max_speed: torch.Tensor, cfl: float) -> torch.Tensor:
         """``dt`` per sample such that the fastest linear mode sits at ``cfl`` of the stability edge.
@@ -297,19 +293,10 @@ class ShallowWater(Equation):
         the gravity-wave CFL number ``(√(gH) + |u|)·dt/Δ`` is at most ``cfl``. Dissipation: the
         5-point operators reach ``8ν/Δ² + 64ν₄/Δ⁴ + μ`` on the real axis; the two rates add.
         """
-        if cfl > max(MAX_CFL.values()):
-            self.check_cfl(cfl)
         dx = self.grid.spacing
         wave_rate = (max_speed + self.coriolis.detach().abs() * dx / math.sqrt(8)) / (cfl * dx)
         diffusive = 8 * self.viscosity.detach() / dx**2 + 64 * self.hyperviscosity.detach() / dx**4 + self.drag.detach()
         return 1.0 / (wave_rate + diffusive / (cfl * _DIFFUSIVE_REACH))
-
-    def stepper(self, interval: float, scheme: str | None = None, cfl: float = 0.5, max_dt: float | None = None):
-        """A :class:`~data_gen.stepper.Stepper` for this equation, refusing a CFL the scheme cannot take."""
-        from ..stepper import Stepper  # the stepper imports the integrators, which import equations
-
-        self.check_cfl(cfl, scheme)
-        return Stepper(self, interval, scheme=scheme, cfl=cfl, max_dt=max_dt)
 
     def invalid_samples(self, state: torch.Tensor) -> tuple[torch.Tensor, str]:
         state = state.detach()
