@@ -452,11 +452,13 @@ def load_config(path: str | Path) -> DatasetConfig:
 
 
 def _check_buildable(config: DatasetConfig) -> None:
-    """Build forcing, initial condition, equation and stepper once per split, at the extreme values.
+    """Build forcing, initial condition and equation once per split, at the extreme values, and
+    the stepper once.
 
     The solvers check their own arguments; this runs those checks now. Cheap: nothing is stepped.
     """
     grid = config.grid()
+    equation = None
     try:
         for split in config.splits:
             extremes = [split.viscosity_extremes()] + [law.extremes() for _, law in config.sampled.values()]
@@ -469,8 +471,6 @@ def _check_buildable(config: DatasetConfig) -> None:
             }
             try:
                 equation = config.builder.equation(grid, config.sections, parameters)
-                timing = config.time
-                config.builder.stepper(equation, timing.save_interval, config.scheme, timing.cfl, timing.max_dt)
             except ParameterError as error:
                 names_its_key = str(error).split(".")[0] in config.builder.sections
                 raise ConfigError(str(error) if names_its_key else f"splits.{split.name}: {error}") from None
@@ -480,3 +480,22 @@ def _check_buildable(config: DatasetConfig) -> None:
     except ParameterError as error:
         # Forcing and initial-condition checks already name their key (``forcing.wavenumber``).
         raise ConfigError(str(error)) from None
+    _check_stepper(config, equation)
+
+
+# The stepper's argument names and the config keys they come from.
+STEPPER_KEYS = {"cfl": "time.cfl", "interval": "time.save_interval", "max_dt": "time.max_dt", "scheme": "scheme"}
+
+
+def _check_stepper(config: DatasetConfig, equation) -> None:
+    """The time-stepping settings are the same for every split (the CFL ceiling depends on the
+    scheme and the equation, not on the parameter values), so one check, blamed on the time key
+    it concerns rather than on whichever split happened to be built first."""
+    timing = config.time
+    try:
+        config.builder.stepper(equation, timing.save_interval, config.scheme, timing.cfl, timing.max_dt)
+    except ParameterError as error:
+        name, _, rest = str(error).partition(" must ")
+        if name in STEPPER_KEYS and rest:
+            raise ConfigError(f"{STEPPER_KEYS[name]}: must {rest}") from None
+        raise ConfigError(f"scheme: {error}") from None
