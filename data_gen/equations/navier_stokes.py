@@ -76,7 +76,12 @@ class NavierStokesSpectral(VorticityEquation):
 
     # --- representation -------------------------------------------------------------------
     def encode(self, vorticity: torch.Tensor) -> torch.Tensor:
-        return rfft2(super().encode(vorticity))
+        """``ω̂`` restricted to the dealiased modes: the state lives in the truncated space.
+
+        Modes beyond the 2/3 cutoff would never be advected, only decay, and would make the
+        saved vorticity disagree with the (dealiased) velocity derived from it.
+        """
+        return rfft2(super().encode(vorticity)) * self.grid.dealias_mask()
 
     def decode(self, state: torch.Tensor) -> torch.Tensor:
         return irfft2(state, s=(self.grid.n, self.grid.n))

@@ -60,6 +60,19 @@ def _stencil_laplacian(a: torch.Tensor) -> torch.Tensor:
     return torch.add(_east(a) + _west(a) + _north(a) + _south(a), a, alpha=-4)
 
 
+def _signal_speed(gravity: torch.Tensor, depth: torch.Tensor, uu: torch.Tensor, vv: torch.Tensor) -> torch.Tensor:
+    """``√(g·max h) + √(max u² + max v²)`` per sample, NaN where the depth is not positive.
+
+    The NaN makes the stepper stop at the substep where a sample dries out (and ask
+    :meth:`ShallowWater.invalid_samples` why), not at the end of the output interval.
+    """
+    dry = depth.amin(dim=(-2, -1)) <= 0
+    speed = torch.sqrt(gravity * depth.amax(dim=(-2, -1)).clamp(min=0)) + torch.sqrt(
+        uu.amax(dim=(-2, -1)) + vv.amax(dim=(-2, -1))
+    )
+    return torch.where(dry, torch.full_like(speed, float("nan")), speed)
+
+
 def spectral_shift(field: torch.Tensor, shift_x: float, shift_y: float) -> torch.Tensor:
     """Trigonometric interpolation of a periodic field ``(..., n, n)`` to points moved by
     ``(shift_x, shift_y)`` grid spacings.
@@ -218,9 +231,7 @@ class ShallowWater(Equation):
         if not with_speed:
             return tendency, None
         with torch.no_grad():
-            speed = torch.sqrt(self.gravity * h.amax(dim=(-2, -1)).clamp(min=0)) + torch.sqrt(
-                uu.amax(dim=(-2, -1)) + vv.amax(dim=(-2, -1))
-            )
+            speed = _signal_speed(self.gravity, h, uu, vv)
         return tendency, speed
 
     @staticmethod
@@ -277,9 +288,9 @@ class ShallowWater(Equation):
     def max_speed(self, state: torch.Tensor) -> torch.Tensor:
         """Gravity-wave plus flow speed ``√(g·max h) + √(max u² + max v²)`` per sample."""
         state = state.detach()
-        depth = state[:, 0].amax(dim=(-2, -1)) + self.mean_depth.detach()
-        squares = (state[:, 1:] * state[:, 1:]).amax(dim=(-2, -1))
-        return torch.sqrt(self.gravity.detach() * depth.clamp(min=0)) + torch.sqrt(squares.sum(dim=1))
+        squares = state[:, 1:] * state[:, 1:]
+        depth = state[:, 0] + self._view(self.mean_depth.detach())
+        return _signal_speed(self.gravity.detach(), depth, squares[:, 0], squares[:, 1])
 
     def max_cfl(self, scheme: str) -> float:
         """RK4 and RK3 keep the C-grid's gravity waves stable up to these CFL numbers."""
