@@ -154,8 +154,8 @@ def balanced_random(
     if amplitude is not None:
         scale = amplitude * depth / _rms_deviation(fields[:, 0])
     else:
-        u, v = fields[:, 1], fields[:, 2]
-        vorticity = (torch.roll(v, -1, -1) - v - torch.roll(u, -1, -2) + u) / grid.spacing
+        # The solver's own corner vorticity, so the Rossby number is the one it will see.
+        vorticity = ShallowWater(grid, coriolis=f.reshape(-1)).vorticity(fields)
         scale = rossby * f.abs() / _rms_deviation(vorticity)
     fields = fields * scale.unsqueeze(1)
     depth_field = fields[:, 0] + depth
@@ -199,6 +199,11 @@ def geostrophic_jet(
     require(isinstance(perturbation_wavenumber, int) and 0 < perturbation_wavenumber < grid.n // 3,
             "initial_condition.perturbation_wavenumber", f"an integer in [1, {grid.n // 3 - 1}]",
             perturbation_wavenumber)
+    # The balance is solved, and the fields built, in float64 and only then rounded to the grid's
+    # dtype: Newton cannot reach a round-off tolerance below the arithmetic's own precision, and
+    # rounding a float64 balance leaves a float32 jet balanced to float32 round-off.
+    target = grid
+    grid = grid.to(dtype=torch.float64)
     f, g, depth = _parameters(grid, coriolis, gravity, mean_depth)
     batch = max(f.shape[0], g.shape[0], depth.shape[0])
     f, g, depth = (p.expand(batch, 1, 1).reshape(-1) for p in (f, g, depth))
@@ -231,7 +236,7 @@ def geostrophic_jet(
         swing = (h.amax(dim=1) - h.amin(dim=1)).reshape(-1, 1, 1)
         bump = torch.cos(2 * math.pi * perturbation_wavenumber * x / L)[None, :] * envelope[:, None]
         fields[:, 0] += perturbation * swing * bump
-    return fields
+    return fields.to(target.dtype)
 
 
 def _balanced_depth(grid, profile, f, g, depth, rotational_scheme, tolerance):

@@ -6,9 +6,11 @@ import copy
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from data_gen.dataset import ConfigError, load_config, parse_config
+from data_gen.equations.shallow_water import ShallowWater
 from pdesurrogate.cli import main
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "data"
@@ -148,6 +150,30 @@ def test_a_cfl_above_the_schemes_ceiling_is_blamed_on_time_cfl():
     assert str(caught.value) == "time.cfl: must be in (0, 0.6] for the rk3 scheme on ShallowWater (got 0.8)"
     swe["time"]["cfl"] = 0.6
     assert parse_config(yaml.safe_dump(swe)).time.cfl == 0.6
+
+
+def test_float32_geostrophic_jet_is_built_and_balanced_to_float32_round_off():
+    # Newton's balance solve runs in float64; the jet is then rounded to the simulation dtype.
+    swe = {
+        "equation": "shallow_water", "sim_resolution": 32, "dtype": "float32",
+        "time": {"t_end": 1.0, "save_interval": 0.5},
+        "physics": {"coriolis": 3.0},
+        "initial_condition": {"kind": "geostrophic_jet", "jet_speed": 0.5},
+        "splits": {"train": {"viscosity": [1.0e-3], "samples_per_viscosity": 1, "seed": 0}},
+    }
+    config = parse_config(yaml.safe_dump(swe))
+    grid = config.grid()
+    parameters = {name: torch.tensor([law.value], dtype=torch.float32) for name, (_, law) in config.sampled.items()}
+    parameters["viscosity"] = torch.tensor([0.0], dtype=torch.float32)
+    jet = config.builder.initial_fields(grid, config.sections, 0, [0], parameters)
+    assert jet.dtype == torch.float32
+    equation = ShallowWater(grid, coriolis=3.0)
+    tendency = equation.explicit_terms(equation.encode(jet))
+    # Rounding h to float32 costs ~eps·H in the pressure gradient g ∂y h, i.e. ~eps·gH/Δ in ∂v/∂t
+    # (here 21 f U); a float32 solve stopped at float32 precision would leave far more.
+    eps = torch.finfo(torch.float32).eps
+    assert float(tendency[:, 2].abs().max()) < 4 * eps * 1.0 * 1.0 / grid.spacing
+    assert float(tendency[:, 1].abs().max()) < 4 * eps * 1.0 * 1.0 / grid.spacing
 
 
 def test_yaml_syntax_error_names_the_line():
