@@ -105,7 +105,7 @@ def step_time(build, n: int, batch: int, device: str, repeats: int) -> float:
     steps_per_call = 10
     # A fixed interval of exactly `steps_per_call` substeps: the stepper's own CFL logic runs.
     _, speed = stepper.equation.explicit_terms_and_max_speed(state)
-    dt = float(stepper.equation.time_step_limit(speed, stepper.cfl).min()) * 0.9
+    dt = float(stepper.equation.time_step_limit(speed, stepper.cfl, type(stepper.integrator)).min()) * 0.9
     stepper.max_dt = dt
     interval = dt * steps_per_call * (1 - 1e-9)
 

@@ -52,9 +52,9 @@ class Stepper:
         require(0 < collapse_factor < 1, "collapse_factor", "in (0, 1)", collapse_factor)
         self.equation = equation
         self.integrator = make_integrator(scheme, equation)
-        ceiling = equation.max_cfl(self.integrator.name)
+        ceiling = equation.max_cfl(type(self.integrator))
         require(cfl <= ceiling, "cfl",
-                f"in (0, {ceiling:g}] for the {self.integrator.name} scheme on {type(equation).__name__}", cfl)
+                f"in (0, {ceiling:.3g}] for the {self.integrator.name} scheme on {type(equation).__name__}", cfl)
         self.interval = float(interval)
         self.cfl = float(cfl)
         self.max_dt = max_dt
@@ -72,7 +72,7 @@ class Stepper:
 
     def _stable_dt(self, speed: torch.Tensor, interval: float) -> tuple[torch.Tensor, torch.Tensor]:
         """The CFL step (at most ``interval``) and the step to take (also at most ``max_dt``)."""
-        cfl_limit = self.equation.time_step_limit(speed, self.cfl).clamp(max=interval)
+        cfl_limit = self.equation.time_step_limit(speed, self.cfl, type(self.integrator)).clamp(max=interval)
         if self.max_dt is None:
             return cfl_limit, cfl_limit
         return cfl_limit, cfl_limit.clamp(max=self.max_dt)

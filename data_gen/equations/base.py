@@ -7,9 +7,14 @@ and never look inside. Physical parameters are per-sample ``(batch,)`` tensors (
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from ..grid import PeriodicGrid
+
+if TYPE_CHECKING:
+    from ..integrators.base import Integrator
 
 
 def per_sample_view(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -56,12 +61,12 @@ class Equation:
     def max_speed(self, state: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def max_cfl(self, scheme: str) -> float:
-        """The largest CFL number the integrator ``scheme`` keeps stable on this discretisation."""
+    def max_cfl(self, integrator: type[Integrator]) -> float:
+        """The largest CFL number ``integrator`` keeps stable on this discretisation."""
         return 1.0
 
-    def time_step_limit(self, max_speed: torch.Tensor, cfl: float) -> torch.Tensor:
-        """Largest stable ``dt`` per sample for the given CFL number."""
+    def time_step_limit(self, max_speed: torch.Tensor, cfl: float, integrator: type[Integrator]) -> torch.Tensor:
+        """Largest stable ``dt`` per sample for the given CFL number and integrator class."""
         return cfl * self.grid.spacing / max_speed
 
     def invalid_samples(self, state: torch.Tensor) -> tuple[torch.Tensor, str]:

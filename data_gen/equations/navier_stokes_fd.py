@@ -14,10 +14,6 @@ from ..grid import PeriodicGrid
 from ..spectral import irfft2, rfft2
 from .vorticity import VorticityEquation
 
-# Largest x with |R(−x)| ≤ 1 for the stability polynomial R of each scheme (dt·|λ| for a real λ < 0):
-# RK4, R(z) = Σ_{k≤4} z^k/k!, is stable on [−2.7853, 0]; SSPRK3, R(z) = Σ_{k≤3} z^k/k!, on [−2.5127, 0].
-REAL_AXIS_STABILITY = {"rk4": 2.7852935634, "rk3": 2.5127453266}
-
 
 def _difference(field: torch.Tensor, dim: int) -> torch.Tensor:
     """Undivided centred difference ``f_{i+1} − f_{i−1}`` along ``dim`` (periodic)."""
@@ -113,19 +109,18 @@ class NavierStokesFD(VorticityEquation):
         return torch.sqrt((velocity**2).sum(dim=1).amax(dim=(-2, -1)))
 
     # --- time step control -----------------------------------------------------------------
-    def time_step_limit(self, max_speed: torch.Tensor, cfl: float) -> torch.Tensor:
+    def time_step_limit(self, max_speed: torch.Tensor, cfl: float, integrator) -> torch.Tensor:
         """``dt = 1 / (|u|_max/(cfl·h) + (8ν/h² + μ)/c)``: advective CFL and explicit diffusion.
 
         The 5-point Laplacian's most negative eigenvalue is ``−8/h²`` (the checkerboard mode),
         so diffusion and drag alone need ``dt (8ν/h² + μ) ≤ c`` with ``c`` the scheme's
-        real-axis stability limit. ``Equation.time_step_limit`` is not told which scheme runs,
-        so ``c`` is the smallest over :attr:`schemes` (SSPRK3's 2.5127; RK4 would allow 2.7853).
-        The two rates are added rather than min'd: advection gives imaginary eigenvalues
+        real-axis stability limit (``integrator.real_axis_stability``: 2.7853 for RK4, 2.5127 for
+        SSP-RK3). The two rates are added rather than min'd: advection gives imaginary eigenvalues
         (``J(ψ, ·)`` is skew; ``|λ| ≤ √2|u|_max/h`` for uniform flow), diffusion real ones, and
         the RK3/RK4 stability regions contain the diamond between their real limit and their
         imaginary limit (√3, 2√2), so a step whose two fractions sum to one is stable for both.
         """
-        limit = min(REAL_AXIS_STABILITY[s] for s in self.schemes)
-        diffusive_rate = (8 * self.viscosity.detach() / self.grid.spacing**2 + self.drag.detach()) / limit
+        reach = integrator.real_axis_stability
+        diffusive_rate = (8 * self.viscosity.detach() / self.grid.spacing**2 + self.drag.detach()) / reach
         advective_rate = max_speed / (cfl * self.grid.spacing)
         return 1 / (advective_rate + diffusive_rate)

@@ -30,12 +30,8 @@ from .base import Equation
 
 ROTATIONAL_SCHEMES = ("arakawa_lamb", "sadourny_energy")
 
-# Largest stable CFL number per integrator, in the units of ShallowWater.time_step_limit: the
-# fastest linear C-grid mode has |λ|·dt = 2√2·CFL, and the stability boundary on the imaginary
-# axis is 2√2 for RK4 and √3 for SSP-RK3 (√3 / 2√2 = 0.612).
-MAX_CFL = {"rk4": 1.0, "rk3": 0.6}
-# Real-axis stability reach used for the diffusive limit (RK4 reaches 2.79, SSP-RK3 2.51).
-_DIFFUSIVE_REACH = 2.5
+# In the units of ShallowWater.time_step_limit the fastest linear C-grid mode has |λ|·dt = 2√2·CFL.
+_FASTEST_MODE_PER_CFL = 2 * math.sqrt(2)
 
 
 # --- neighbours on the periodic grid (arrays are [..., y, x]) --------------------------------
@@ -292,11 +288,12 @@ class ShallowWater(Equation):
         depth = state[:, 0] + self._view(self.mean_depth.detach())
         return _signal_speed(self.gravity.detach(), depth, squares[:, 0], squares[:, 1])
 
-    def max_cfl(self, scheme: str) -> float:
-        """RK4 and RK3 keep the C-grid's gravity waves stable up to these CFL numbers."""
-        return MAX_CFL[scheme]
+    def max_cfl(self, integrator) -> float:
+        """The CFL number at which the fastest gravity wave reaches the scheme's imaginary-axis
+        stability limit: 2√2/2√2 = 1 for RK4, √3/2√2 = 0.612 for SSP-RK3."""
+        return integrator.imaginary_axis_stability / _FASTEST_MODE_PER_CFL
 
-    def time_step_limit(self, max_speed: torch.Tensor, cfl: float) -> torch.Tensor:
+    def time_step_limit(self, max_speed: torch.Tensor, cfl: float, integrator) -> torch.Tensor:
         """``dt`` per sample such that the fastest linear mode sits at ``cfl`` of the stability edge.
 
         Waves: the fastest C-grid inertia–gravity mode has ``ω ≤ √(8c²/Δ² + f²) ≤ 2√2 (c + |f|Δ/√8)/Δ``,
@@ -307,7 +304,7 @@ class ShallowWater(Equation):
         dx = self.grid.spacing
         wave_rate = (max_speed + self.coriolis.detach().abs() * dx / math.sqrt(8)) / (cfl * dx)
         diffusive = 8 * self.viscosity.detach() / dx**2 + 64 * self.hyperviscosity.detach() / dx**4 + self.drag.detach()
-        return 1.0 / (wave_rate + diffusive / (cfl * _DIFFUSIVE_REACH))
+        return 1.0 / (wave_rate + diffusive / (cfl * integrator.real_axis_stability))
 
     def invalid_samples(self, state: torch.Tensor) -> tuple[torch.Tensor, str]:
         state = state.detach()
@@ -374,4 +371,4 @@ class ShallowWater(Equation):
         )
 
 
-__all__ = ["MAX_CFL", "ROTATIONAL_SCHEMES", "ShallowWater", "spectral_shift"]
+__all__ = ["ROTATIONAL_SCHEMES", "ShallowWater", "spectral_shift"]

@@ -16,6 +16,10 @@ class Integrator:
 
     name: str = ""
     order: int = 0
+    # For explicit schemes: the largest x with |R(−x)| ≤ 1 (real axis) and |R(±ix)| ≤ 1 (imaginary
+    # axis) for the scheme's stability polynomial R. Equations turn them into time-step limits.
+    real_axis_stability: float | None = None
+    imaginary_axis_stability: float | None = None
 
     def __init__(self, equation: Equation):
         self.equation = equation

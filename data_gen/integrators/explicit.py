@@ -10,6 +10,8 @@ class RK4(Integrator):
 
     name = "rk4"
     order = 4
+    real_axis_stability = 2.7852935634  # root of 1 − x + x²/2 − x³/6 + x⁴/24 = −1
+    imaginary_axis_stability = 2 * 2**0.5
 
     def step(self, state, dt, explicit0=None):
         f = self._full_rhs
@@ -26,6 +28,8 @@ class SSPRK3(Integrator):
 
     name = "rk3"
     order = 3
+    real_axis_stability = 2.5127453266  # root of 1 − x + x²/2 − x³/6 = −1
+    imaginary_axis_stability = 3**0.5
 
     def step(self, state, dt, explicit0=None):
         f = self._full_rhs
