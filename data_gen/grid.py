@@ -94,16 +94,22 @@ class PeriodicGrid:
 
         return self._cached("mask", make)
 
-    def highest_shell_mask(self) -> torch.Tensor:
-        """The outermost retained shell ``K-1 < |k| ≤ K`` of the dealiased spectrum (a resolution check)."""
+    def highest_shell_mask(self, cutoff: int | None = None) -> torch.Tensor:
+        """The outermost retained shell ``K-1 < |k| ≤ K`` (a resolution check).
+
+        ``cutoff`` is ``K``, the highest wavenumber the solver retains; default: the dealiasing
+        cutoff ``(n-1)//3`` of the spectral solvers (a finite-difference solver keeps more).
+        """
+        cutoff = (self.n - 1) // 3 if cutoff is None else cutoff
+        require(isinstance(cutoff, int) and 1 <= cutoff <= self.n // 2, "cutoff",
+                f"an integer in [1, {self.n // 2}]", cutoff)
 
         def make():
             kx, ky = self.integer_wavenumbers()
-            cutoff = (self.n - 1) // 3
             radius = torch.sqrt(kx**2 + ky**2)
             return ((radius > cutoff - 1) & (radius <= cutoff)).to(self.dtype)
 
-        return self._cached("shell", make)
+        return self._cached(("shell", cutoff), make)
 
     def with_resolution(self, n: int) -> "PeriodicGrid":
         return PeriodicGrid(n, self.length, self.dtype, self.device)

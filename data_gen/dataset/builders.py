@@ -81,9 +81,6 @@ class EquationBuilder:
     variables: dict[str, tuple[str, str]] = {}
     default_variables: tuple[str, ...] = ()
     sections: dict[str, Section] = {}
-    # Where the saved values sit in a simulation cell, as a fraction of its width: 0 for
-    # collocated solvers (x_i = i·L/n), ½ for fields interpolated to cell centres.
-    point_offset: float = 0.0
     # Units of lengths and times (CF: "1" for a nondimensional model).
     length_units: str = "1"
     time_units: str = "1"
@@ -120,6 +117,16 @@ class EquationBuilder:
     def vorticity(self, equation: Equation, fields: torch.Tensor) -> torch.Tensor:
         """``(batch, n, n)`` relative vorticity, for the resolution check."""
         raise NotImplementedError
+
+    def highest_retained_wavenumber(self, n: int) -> int:
+        """``K``: the resolution check watches the shell ``K−1 < |k| ≤ K`` of an ``n²`` simulation."""
+        raise NotImplementedError
+
+
+def _finite_difference_cutoff(n: int) -> int:
+    # Finite differences drop no modes: everything up to the Nyquist wavenumber n/2 is kept, and
+    # n/2 − 1 is the largest shell that lies whole inside the grid's square of wavenumbers.
+    return n // 2 - 1
 
 
 def _navier_stokes_forcing_kinds() -> dict[str, Kind]:
@@ -207,6 +214,9 @@ class NavierStokesBuilder(EquationBuilder):
     def vorticity(self, equation, fields):
         return fields
 
+    def highest_retained_wavenumber(self, n):
+        return (n - 1) // 3  # the 2/3-rule dealiasing cutoff (PeriodicGrid.dealias_mask)
+
 
 class NavierStokesFiniteDifferenceBuilder(NavierStokesBuilder):
     """The finite-difference cross-check solver: same config, same fields, collocated at ``i·L/n``."""
@@ -214,6 +224,9 @@ class NavierStokesFiniteDifferenceBuilder(NavierStokesBuilder):
     solver = "finite_difference"
     equation_module = "data_gen.equations.navier_stokes_fd"
     equation_class_name = "NavierStokesFD"
+
+    def highest_retained_wavenumber(self, n):
+        return _finite_difference_cutoff(n)
 
 
 class ShallowWaterBuilder(EquationBuilder):
@@ -289,6 +302,9 @@ class ShallowWaterBuilder(EquationBuilder):
     def vorticity(self, equation, fields):
         output = equation.to_output(fields)
         return output[:, list(equation.output_variables).index("vorticity")]
+
+    def highest_retained_wavenumber(self, n):
+        return _finite_difference_cutoff(n)
 
 
 BUILDERS: dict[tuple[str, str], EquationBuilder] = {

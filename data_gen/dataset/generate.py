@@ -222,7 +222,8 @@ def _generate(config: DatasetConfig, out, worker: Worker, torch_device: torch.de
             if s.split == split.name and s.name in records:
                 shells.merge(ShellFractionSummary.from_dict(records[s.name]["shell_fraction"]))
         if not shells.resolved:
-            message = under_resolved_message(split.name, shells, config.sim_resolution)
+            cutoff = config.builder.highest_retained_wavenumber(config.sim_resolution)
+            message = under_resolved_message(split.name, shells, config.sim_resolution, cutoff)
             result.warnings.append(message)
             warnings.warn(message, UnderResolvedWarning, stacklevel=3)
     result.seconds = time.perf_counter() - started

@@ -240,6 +240,7 @@ class DatasetDirectory:
                 "sample_counts": {split.name: split.samples for split in config.splits},
                 "splits": {},
             }
+            cutoff = config.builder.highest_retained_wavenumber(config.sim_resolution)
             for split in config.splits:
                 split_shards = [s for s in shards if s.split == split.name]
                 shells = ShellFractionSummary()
@@ -254,6 +255,8 @@ class DatasetDirectory:
                     "seed": split.seed,
                     "resolution_check": {
                         "quantity": "fraction of enstrophy in the highest retained wavenumber shell",
+                        "highest_retained_wavenumber": cutoff,
+                        "shell": f"{cutoff - 1} < |k| <= {cutoff} (integer wavenumbers of the simulated grid)",
                         "max": shells.maximum,
                         "mean": shells.mean,
                         "threshold": UNDER_RESOLVED_THRESHOLD,

@@ -31,6 +31,7 @@ def simulate_batch(
     values = {name: torch.as_tensor(v, dtype=grid.dtype, device=grid.device) for name, v in parameters.items()}
     equation = builder.equation(grid, config.sections, values)
     stepper = builder.stepper(equation, timing.save_interval, config.scheme, timing.cfl, timing.max_dt)
+    cutoff = builder.highest_retained_wavenumber(grid.n)
 
     def record(frame: torch.Tensor) -> torch.Tensor:
         saved = builder.saved_fields(equation, frame, config.variables)
@@ -38,7 +39,7 @@ def simulate_batch(
             vorticity = saved[:, config.variables.index("vorticity")]
         else:
             vorticity = builder.vorticity(equation, frame)
-        shells.update(highest_shell_enstrophy_fraction(vorticity, grid))
+        shells.update(highest_shell_enstrophy_fraction(vorticity, grid, cutoff))
         return spectral_truncate(saved, config.saved_resolution).to(torch.float32)
 
     try:

@@ -13,7 +13,9 @@ import xarray as xr
 import yaml
 
 from data_gen.dataset import UNDER_RESOLVED_THRESHOLD, UnderResolvedWarning, generate, parse_config
+from data_gen.dataset.builders import BUILDERS
 from data_gen.dataset.generate import resolve_worker
+from data_gen.dataset.resolution import highest_shell_enstrophy_fraction
 from data_gen.grid import PeriodicGrid
 from data_gen.spectral import spectral_truncate
 
@@ -107,6 +109,7 @@ def test_files_open_with_plain_xarray_and_follow_the_contract(dataset):
     assert all(len(s["sha256"]) == 64 for s in shards)
     check = manifest["splits"]["train"]["resolution_check"]
     assert check["threshold"] == UNDER_RESOLVED_THRESHOLD and 0 <= check["mean"] <= check["max"] <= 1
+    assert check["highest_retained_wavenumber"] == 5  # the 2/3-rule cutoff of 16 points
 
 
 def test_stats_come_from_the_train_split_only(dataset):
@@ -187,6 +190,25 @@ def test_spectral_truncation_of_a_band_limited_field_is_exact():
     assert not torch.allclose(spectral_truncate(field(fine), 8), field(fine)[::4, ::4], atol=1e-3)
 
 
+def test_resolution_check_watches_the_highest_shell_each_solver_retains():
+    # The spectral solver dealiases above (n−1)//3 = 5; the finite-difference ones keep every mode
+    # to the Nyquist wavenumber 8, and 7 is the largest shell whole inside the 16² grid.
+    cutoffs = {key: builder.highest_retained_wavenumber(16) for key, builder in BUILDERS.items()}
+    assert cutoffs == {("navier_stokes", "spectral"): 5, ("navier_stokes", "finite_difference"): 7,
+                       ("shallow_water", "finite_difference"): 7}
+    grid = PeriodicGrid(16)
+    x, y = grid.mesh()
+    # A mode at |k| = 7 is grid-scale noise to a finite-difference solver, but beyond the
+    # spectral cutoff it is not a mode the spectral solver could hold at all.
+    beyond_dealiasing = torch.cos(2 * math.pi * (7 * x))[None]
+    at_dealiasing = torch.cos(2 * math.pi * (3 * x + 4 * y))[None]  # |k| = 5
+    fraction = highest_shell_enstrophy_fraction
+    assert float(fraction(beyond_dealiasing, grid, 7)) == pytest.approx(1.0)
+    assert float(fraction(beyond_dealiasing, grid, 5)) < 1e-28  # round-off of the transform
+    assert float(fraction(at_dealiasing, grid, 5)) == pytest.approx(1.0)
+    assert float(fraction(at_dealiasing, grid, 7)) < 1e-28
+
+
 def test_under_resolved_split_is_named_in_a_warning(tmp_path):
     rough = tiny(
         initial_condition={"kind": "gaussian_random_field", "alpha": 1.5, "tau": 3.0},
@@ -200,6 +222,7 @@ def test_under_resolved_split_is_named_in_a_warning(tmp_path):
         generate(make(smooth), tmp_path / "smooth", progress=False)
     messages = [str(w.message) for w in caught if issubclass(w.category, UnderResolvedWarning)]
     assert len(messages) == 1 and "split 'train'" in messages[0] and "sim_resolution: 32" in messages[0]
+    assert "4 < |k| <= 5" in messages[0]
     assert result.manifest["splits"]["train"]["resolution_check"]["resolved"] is False
     smooth_check = json.loads((tmp_path / "smooth" / "manifest.json").read_text())["splits"]["train"]["resolution_check"]
     assert smooth_check["max"] < 1e-20 and smooth_check["resolved"] is True
