@@ -10,7 +10,7 @@ import torch
 from .checks import require
 from .grid import PeriodicGrid
 from .randomness import white_noise
-from .spectral import irfft2, rfft2
+from .spectral import irfft2, rfft2, velocity_symbols
 
 
 def _filter_noise(grid: PeriodicGrid, split_seed: int, indices: Sequence[int], envelope: torch.Tensor) -> torch.Tensor:
@@ -48,15 +48,9 @@ def gaussian_random_field(
 
 
 def velocity_from_vorticity(omega: torch.Tensor, grid: PeriodicGrid) -> tuple[torch.Tensor, torch.Tensor]:
-    """``u = ∂ψ/∂y, v = −∂ψ/∂x`` with ``Δψ = −ω`` (mean velocity zero)."""
-    kx, ky = grid.wavenumbers()
-    k2 = -grid.laplacian_symbol().clone()
-    k2[0, 0] = 1.0
-    psi_hat = rfft2(omega) / k2
-    psi_hat[..., 0, 0] = 0.0
-    u = irfft2(1j * ky * psi_hat, s=tuple(omega.shape[-2:]))
-    v = irfft2(-1j * kx * psi_hat, s=tuple(omega.shape[-2:]))
-    return u, v
+    """``u = ∂ψ/∂y, v = −∂ψ/∂x`` with ``Δψ = −ω`` (mean velocity zero), not dealiased."""
+    velocity = irfft2(rfft2(omega).unsqueeze(-3) * velocity_symbols(grid), s=tuple(omega.shape[-2:]))
+    return velocity[..., 0, :, :], velocity[..., 1, :, :]
 
 
 def filtered_velocity(

@@ -58,7 +58,7 @@ def spectral_truncate(field: torch.Tensor, n_out: int) -> torch.Tensor:
     return irfft2(kept, s=(n_out, n_out), norm="forward")
 
 
-def isotropic_spectrum(field: torch.Tensor, length: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def isotropic_spectrum(field: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Shell-summed power ``E(k) = ½ Σ_{k-½<|k|≤k+½} |f̂_k|²`` of a field ``(..., n, n)``.
 
     With ``f̂`` normalised so that ``Σ E(k) = ½ mean(f²)`` (Parseval). Returns ``(k, E)`` with
@@ -74,3 +74,15 @@ def isotropic_spectrum(field: torch.Tensor, length: float = 1.0) -> tuple[torch.
     spectrum = torch.zeros(*power.shape[:-2], n // 2 + 1, dtype=power.dtype, device=power.device)
     spectrum.index_add_(-1, shell.reshape(-1), flat)
     return torch.arange(n // 2 + 1, device=field.device), spectrum
+
+
+def velocity_symbols(grid) -> torch.Tensor:
+    """``(2, n, n//2+1)`` complex multipliers taking ``ω̂`` to ``(û, v̂)``.
+
+    ``u = ∂ψ/∂y, v = −∂ψ/∂x`` with ``Δψ = −ω``: ``û = i ky ω̂/|k|², v̂ = −i kx ω̂/|k|²``; the mean
+    flow (``k = 0``) is zero.
+    """
+    kx, ky = grid.wavenumbers()
+    k2 = -grid.laplacian_symbol()
+    inverse_k2 = torch.where(k2 > 0, 1 / torch.where(k2 > 0, k2, torch.ones_like(k2)), torch.zeros_like(k2))
+    return torch.stack((1j * ky * inverse_k2, -1j * kx * inverse_k2)).to(grid.complex_dtype)

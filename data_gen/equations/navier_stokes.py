@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..grid import PeriodicGrid
-from ..spectral import irfft2, rfft2
+from ..spectral import irfft2, rfft2, velocity_symbols
 from .vorticity import VorticityEquation
 
 
@@ -32,18 +32,13 @@ class NavierStokesSpectral(VorticityEquation):
         super().__init__(grid, viscosity, drag, forcing, forcing_amplitude, allow_inviscid=allow_inviscid)
         kx, ky = grid.wavenumbers()
         mask = grid.dealias_mask()
-        k2 = -grid.laplacian_symbol()
-        k2_safe = torch.where(k2 > 0, k2, torch.ones_like(k2))
-        # ω̂ → (û, v̂), dealiased; the mean flow is zero.
-        self._velocity_symbols = torch.stack((1j * ky * mask / k2_safe, -1j * kx * mask / k2_safe)).to(
-            grid.complex_dtype
-        )
-        self._velocity_symbols[:, 0, 0] = 0
+        # ω̂ → (û, v̂), dealiased.
+        self._velocity_symbols = velocity_symbols(grid) * mask
         # (uv, u² − v²) → −u·∇ω, dealiased; complex so products need no dtype conversion.
         self._minus_advection_symbols = (-torch.stack(((ky**2 - kx**2) * mask, kx * ky * mask))).to(
             grid.complex_dtype
         )
-        self._k2 = k2
+        self._k2 = -grid.laplacian_symbol()
         self._cache: dict[str, torch.Tensor] = {}
 
     def _cached(self, name: str, make) -> torch.Tensor:
