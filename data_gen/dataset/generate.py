@@ -64,14 +64,27 @@ def resolve_worker(shard: str | None, environ: Mapping[str, str] | None = None) 
             raise ParameterError(f"--shard must be I/N with 0 <= I < N (got {shard!r})")
         return Worker(index, count, f"--shard {index}/{count}")
     if "WORLD_SIZE" in environ and "RANK" in environ:
-        rank, world = _env_int(environ, "RANK"), max(1, _env_int(environ, "WORLD_SIZE"))
+        rank, world = _env_int(environ, "RANK"), _env_int(environ, "WORLD_SIZE")
+        # A wrong rank would silently leave shards to nobody (or generate another's twice).
+        if world < 1:
+            raise ParameterError(f"environment variable WORLD_SIZE must be >= 1 (got {world})")
+        if not 0 <= rank < world:
+            raise ParameterError(f"environment variable RANK must be in [0, WORLD_SIZE = {world}) (got {rank})")
         return Worker(rank, world, f"RANK {rank} of WORLD_SIZE {world}")
     if "SLURM_ARRAY_TASK_ID" in environ and "SLURM_ARRAY_TASK_COUNT" in environ:
         # Array task ids need not start at 0 or be consecutive (--array=1-16:3).
         first = _env_int(environ, "SLURM_ARRAY_TASK_MIN") if "SLURM_ARRAY_TASK_MIN" in environ else 0
         step = _env_int(environ, "SLURM_ARRAY_TASK_STEP") if "SLURM_ARRAY_TASK_STEP" in environ else 1
-        index = (_env_int(environ, "SLURM_ARRAY_TASK_ID") - first) // max(1, step)
-        count = _env_int(environ, "SLURM_ARRAY_TASK_COUNT")
+        task, count = _env_int(environ, "SLURM_ARRAY_TASK_ID"), _env_int(environ, "SLURM_ARRAY_TASK_COUNT")
+        if count < 1:
+            raise ParameterError(f"environment variable SLURM_ARRAY_TASK_COUNT must be >= 1 (got {count})")
+        step = max(1, step)
+        index, offset = divmod(task - first, step)
+        if offset or not 0 <= index < count:
+            ids = [first + i * step for i in range(count)] if count <= 3 else [first, first + step, "...",
+                                                                               first + (count - 1) * step]
+            raise ParameterError(f"environment variable SLURM_ARRAY_TASK_ID must be one of "
+                                 f"{', '.join(map(str, ids))} (from SLURM_ARRAY_TASK_MIN/STEP/COUNT) (got {task})")
         return Worker(index, count, f"SLURM array task {index} of {count}")
     return Worker(0, 1, "single process")
 
@@ -80,17 +93,30 @@ def resolve_device(name: str, environ: Mapping[str, str] | None = None) -> torch
     environ = os.environ if environ is None else environ
     if name == "cpu":
         return torch.device("cpu")
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise ParameterError(
-                f"--device: {name} requested but torch sees no CUDA device (torch {torch.__version__}, "
-                f"CUDA build {torch.version.cuda or 'none'}); use --device cpu"
-            )
-        if name == "cuda" and "LOCAL_RANK" in environ:
-            # One GPU per torchrun process on a multi-GPU node.
-            return torch.device("cuda", _env_int(environ, "LOCAL_RANK") % torch.cuda.device_count())
-        return torch.device(name)
-    raise ParameterError(f"--device must be cpu or cuda (got {name!r})")
+    index = None
+    if name.startswith("cuda:"):
+        suffix = name.removeprefix("cuda:")
+        # torch.device("cuda:abc") raises a bare RuntimeError; check the form first.
+        if not (suffix.isascii() and suffix.isdigit()):
+            raise ParameterError(f"--device must be cpu, cuda or cuda:N with an integer N >= 0 (got {name!r})")
+        index = int(suffix)
+    elif name != "cuda":
+        raise ParameterError(f"--device must be cpu, cuda or cuda:N (got {name!r})")
+    if not torch.cuda.is_available():
+        raise ParameterError(
+            f"--device: {name} requested but torch sees no CUDA device (torch {torch.__version__}, "
+            f"CUDA build {torch.version.cuda or 'none'}); use --device cpu"
+        )
+    count = torch.cuda.device_count()
+    if index is not None:
+        if index >= count:
+            raise ParameterError(f"--device: {name} requested but torch sees {count} CUDA device(s), "
+                                 f"cuda:0 to cuda:{count - 1}")
+        return torch.device("cuda", index)
+    if "LOCAL_RANK" in environ:
+        # One GPU per torchrun process on a multi-GPU node.
+        return torch.device("cuda", _env_int(environ, "LOCAL_RANK") % count)
+    return torch.device("cuda")
 
 
 def write_shard(config: DatasetConfig, root: Path, shard: Shard, device: torch.device, worker: Worker,
@@ -100,8 +126,9 @@ def write_shard(config: DatasetConfig, root: Path, shard: Shard, device: torch.d
     grid = config.grid(device)
     indices = list(shard.sample_indices)
     parameters = sample_parameters(config, split, indices)
-    writer = ShardWriter(root / shard.name, shard_layout(config, split, shard, history=f"{now()}: pdesurrogate generate, shard {shard.name} ({worker.source})"), indices, parameters,
-                         sample_seeds(split, indices))
+    history = f"{now()}: pdesurrogate generate, shard {shard.name} ({worker.source})"
+    layout = shard_layout(config, split, shard, history=history)
+    writer = ShardWriter(root / shard.name, layout, indices, parameters, sample_seeds(split, indices))
     moments = {name: RunningMoments() for name in config.variables}
     shells = ShellFractionSummary()
     try:

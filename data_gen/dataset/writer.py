@@ -76,8 +76,11 @@ class ShardWriter:
 
         variable("sample", "i8", ("sample",), {"long_name": "sample index within the split"},
                  np.asarray(sample_indices, dtype=np.int64))
-        variable("time", "f8", ("time",), {"long_name": "time", "standard_name": "time", "axis": "T",
-                                           "units": layout.time_units}, layout.times)
+        # No CF standard_name: standard_name "time" requires units of time ("s", "days since ..."),
+        # and a nondimensional model's time has none.
+        time_name = "simulation time (nondimensional)" if layout.time_units == "1" else "simulation time"
+        variable("time", "f8", ("time",), {"long_name": time_name, "axis": "T", "units": layout.time_units},
+                 layout.times)
         for axis in ("y", "x"):
             variable(axis, "f8", (axis,), {"long_name": f"{axis} position", "axis": axis.upper(),
                                            "units": layout.length_units}, layout.coordinates)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -14,7 +15,8 @@ import yaml
 
 from data_gen.dataset import UNDER_RESOLVED_THRESHOLD, UnderResolvedWarning, generate, parse_config
 from data_gen.dataset.builders import BUILDERS
-from data_gen.dataset.generate import resolve_worker
+from data_gen.dataset.generate import resolve_device, resolve_worker
+from data_gen.errors import ParameterError
 from data_gen.dataset.resolution import highest_shell_enstrophy_fraction
 from data_gen.grid import PeriodicGrid
 from data_gen.spectral import spectral_truncate
@@ -86,6 +88,8 @@ def test_files_open_with_plain_xarray_and_follow_the_contract(dataset):
         np.testing.assert_allclose(ds["time"].values, [0.0, 0.5, 1.0])
         for name in ("x", "y", "time", "vorticity", "u", "viscosity"):
             assert {"units", "long_name"} <= set(ds[name].attrs), name
+        # CF's standard_name "time" demands units of time; the model's time is nondimensional.
+        assert ds["time"].attrs["units"] == "1" and "standard_name" not in ds["time"].attrs
         # Listed viscosities come in blocks of samples_per_viscosity.
         np.testing.assert_array_equal(ds["viscosity"].values, [2.0e-2, 2.0e-2, 1.0e-2])
         assert ds["seed"].dims == ("sample",) and ds["seed"].dtype == np.int64
@@ -155,6 +159,34 @@ def test_worker_comes_from_shard_flag_torchrun_or_slurm():
     assert share(None, {"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_STEP": "3",
                         "SLURM_ARRAY_TASK_COUNT": "4"}) == (2, 4)
     assert share("1/2", {"RANK": "3", "WORLD_SIZE": "8"}) == (1, 2)  # the flag wins
+
+
+@pytest.mark.parametrize("environ, message", [
+    ({"RANK": "8", "WORLD_SIZE": "8"}, "environment variable RANK must be in [0, WORLD_SIZE = 8) (got 8)"),
+    ({"RANK": "-1", "WORLD_SIZE": "8"}, "environment variable RANK must be in [0, WORLD_SIZE = 8) (got -1)"),
+    ({"RANK": "0", "WORLD_SIZE": "0"}, "environment variable WORLD_SIZE must be >= 1 (got 0)"),
+    ({"SLURM_ARRAY_TASK_ID": "13", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_STEP": "3",
+      "SLURM_ARRAY_TASK_COUNT": "4"}, "environment variable SLURM_ARRAY_TASK_ID must be one of 1, 4, ..., 10"),
+    ({"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_STEP": "3",
+      "SLURM_ARRAY_TASK_COUNT": "4"}, "environment variable SLURM_ARRAY_TASK_ID must be one of 1, 4, ..., 10"),
+])
+def test_a_worker_outside_the_world_is_refused_naming_the_variable(environ, message):
+    # Otherwise its shards would silently go to nobody, or another worker's be generated twice.
+    with pytest.raises(ParameterError) as caught:
+        resolve_worker(None, environ)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_a_malformed_cuda_device_is_one_line_not_a_traceback(monkeypatch):
+    # Pretend there are two GPUs, so the form of the name is what is checked.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    for name, message in (("cuda:abc", "--device must be cpu, cuda or cuda:N"), ("gpu", "--device must be cpu"),
+                          ("cuda:2", "--device: cuda:2 requested but torch sees 2 CUDA device(s)")):
+        with pytest.raises(ParameterError, match=re.escape(message)):
+            resolve_device(name, {})
+    assert resolve_device("cuda:1", {}) == torch.device("cuda", 1)
+    assert resolve_device("cuda", {"LOCAL_RANK": "3"}) == torch.device("cuda", 1)
 
 
 def test_saved_taylor_green_matches_the_exact_decay_at_the_saved_points(tmp_path):
