@@ -7,6 +7,13 @@ import torch
 from .base import Integrator, per_sample_view
 
 
+def crank_nicolson(equation, state: torch.Tensor, dt: torch.Tensor, tendency: torch.Tensor) -> torch.Tensor:
+    """``(I − ½dt L)⁻¹ (u + ½dt L u + dt·tendency)``: Crank–Nicolson for ``L``, ``tendency`` explicit."""
+    half = 0.5 * dt
+    rhs = state + per_sample_view(half, state) * equation.implicit_terms(state) + per_sample_view(dt, state) * tendency
+    return equation.implicit_solve(rhs, half)
+
+
 class CrankNicolsonRK4(Integrator):
     """Carpenter–Kennedy 5-stage, 2N-storage RK4 with Crank–Nicolson for ``L`` in each stage.
 
@@ -82,14 +89,9 @@ class CrankNicolsonRK2(Integrator):
     order = 2
 
     def step(self, state, dt, explicit0=None):
-        equation = self.equation
-        n0 = explicit0 if explicit0 is not None else equation.explicit_terms(state)
-        half = 0.5 * dt
-        dt_view = per_sample_view(dt, state)
-        base = state + per_sample_view(half, state) * equation.implicit_terms(state)
-        predictor = equation.implicit_solve(base + dt_view * n0, half)
-        n1 = equation.explicit_terms(predictor)
-        return equation.implicit_solve(base + 0.5 * dt_view * (n0 + n1), half)
+        n0 = explicit0 if explicit0 is not None else self.equation.explicit_terms(state)
+        predictor = crank_nicolson(self.equation, state, dt, n0)
+        return crank_nicolson(self.equation, state, dt, 0.5 * (n0 + self.equation.explicit_terms(predictor)))
 
 
 class EulerCrankNicolson(Integrator):
@@ -103,8 +105,5 @@ class EulerCrankNicolson(Integrator):
     order = 1
 
     def step(self, state, dt, explicit0=None):
-        equation = self.equation
-        n0 = explicit0 if explicit0 is not None else equation.explicit_terms(state)
-        half = 0.5 * dt
-        rhs = state + per_sample_view(half, state) * equation.implicit_terms(state) + per_sample_view(dt, state) * n0
-        return equation.implicit_solve(rhs, half)
+        n0 = explicit0 if explicit0 is not None else self.equation.explicit_terms(state)
+        return crank_nicolson(self.equation, state, dt, n0)

@@ -12,6 +12,8 @@ from data_gen.forcing import fno_forcing
 from data_gen.initial_conditions import taylor_green, taylor_green_exact
 from data_gen.integrators import SSPRK3, make_integrator
 
+from .flows import observed_orders
+
 
 def low_mode_vorticity(grid: PeriodicGrid, amplitude: float = 3.0) -> torch.Tensor:
     """Smooth ``(1, n, n)`` field whose modes have different |k|, so that ψ is not ∝ ω and the
@@ -20,10 +22,6 @@ def low_mode_vorticity(grid: PeriodicGrid, amplitude: float = 3.0) -> torch.Tens
     k = 2 * math.pi / grid.length
     omega = torch.sin(k * x) * torch.cos(2 * k * y) + 0.7 * torch.cos(k * (x + y)) + 0.5 * torch.sin(k * y + 1.0)
     return amplitude * omega[None]
-
-
-def observed_orders(errors):
-    return [math.log2(coarse / fine) for coarse, fine in zip(errors, errors[1:])]
 
 
 def centred_divergence(velocity: torch.Tensor, spacing: float) -> torch.Tensor:
