@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..errors import UserError
-from .directory import DatasetDirectory, SplitInfo
+from .directory import DatasetReader, SplitInfo
 from .sampling import EpochShuffle
 from .windows import TrajectoryWindows
 
@@ -71,14 +71,15 @@ class PDEDataModule(pl.LightningDataModule):
         self.root = Path(root)
         self.variables, self.conditioning = list(variables), list(conditioning)
         self.history, self.future = history, future
-        self.directory = DatasetDirectory(root)
-        available = self.directory.split_names
+        self.reader = DatasetReader(root)
+        available = self.reader.split_names
         for field, names in (("train_split", [train_split]), ("val_split", [val_split]),
                              ("test_splits", test_splits), ("predict_split", [predict_split])):
             for name in names:
                 if name not in available:
                     raise UserError(f"data.{field}: split {name!r} is not in {root} (available: {', '.join(available)})")
-        train = self.directory.split(train_split, "train_split")
+        train = self.reader.split(train_split, "train_split")
+        self.resolution: int | None = None  # evaluation splits are checked against the train split's
         self._check_contents(train)
         self.resolution = train.resolution[0]
         self.stats  # fail now, not after the first epoch, if stats.json lacks a variable
@@ -107,7 +108,7 @@ class PDEDataModule(pl.LightningDataModule):
 
     @property
     def stats(self) -> dict[str, tuple[float, float]]:
-        stats = self.directory.stats()
+        stats = self.reader.stats()
         missing = [v for v in self.variables if v not in stats]
         if missing:
             raise UserError(f"data.variables: {missing} have no entry in {self.root}/stats.json")
@@ -116,7 +117,7 @@ class PDEDataModule(pl.LightningDataModule):
     # --- datasets ----------------------------------------------------------------------------
     def windows(self, split: str, steps: int, first_only: bool = False, field: str = "split") -> TrajectoryWindows:
         """Windows of ``history + future·steps`` frames from ``split``."""
-        info = self.directory.split(split, field)
+        info = self.reader.split(split, field)
         self._check_contents(info)
         hp = self.hparams
         return TrajectoryWindows(info, self.variables, self.conditioning, hp.history, hp.future * steps,

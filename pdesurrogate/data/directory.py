@@ -19,7 +19,9 @@ FIELD_DIMS = ("sample", "time", "y", "x")
 
 
 @dataclass(frozen=True)
-class Shard:
+class ShardFile:
+    """One shard on disk and the number of samples it holds."""
+
     path: Path
     samples: int
 
@@ -29,7 +31,7 @@ class SplitInfo:
     """The shards of one split and what they hold."""
 
     name: str
-    shards: tuple[Shard, ...]
+    shards: tuple[ShardFile, ...]
     frames: int
     resolution: tuple[int, int]
     variables: tuple[str, ...]  # the (sample, time, y, x) fields
@@ -40,8 +42,12 @@ class SplitInfo:
         return sum(s.samples for s in self.shards)
 
 
-class DatasetDirectory:
-    """Read-only view of ``<root>``: its splits, statistics and shard layout."""
+class DatasetReader:
+    """Read-only view of ``<root>`` for training: its splits, statistics and shard layout.
+
+    (The generator's own bookkeeping of the same directory is ``data_gen.dataset.manifest``; this
+    reads only what a finished dataset's manifest guarantees.)
+    """
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -52,23 +58,33 @@ class DatasetDirectory:
         if not manifest_path.is_file():
             raise UserError(f"data.root: {self.root} has no manifest.json; it is not a finished dataset "
                             f"(run `pdesurrogate generate` to completion, or `pdesurrogate verify {self.root}`)")
-        self.manifest = json.loads(manifest_path.read_text())
+        self.manifest = self._read_json(manifest_path)
+        splits = self.manifest.get("splits") if isinstance(self.manifest, dict) else None
+        if not isinstance(splits, dict) or not splits:
+            raise UserError(f"data.root: {manifest_path} lists no splits; it was not written by "
+                            f"`pdesurrogate generate` (run `pdesurrogate verify {self.root}`)")
+        self._listed: dict[str, dict] = splits
         self._splits: dict[str, SplitInfo] = {}
 
     @property
     def split_names(self) -> list[str]:
-        listed = self.manifest.get("splits")
-        if isinstance(listed, dict) and listed:
-            return list(listed)
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and any(p.glob("shard-*.nc")))
+        return list(self._listed)
 
     def stats(self) -> dict[str, tuple[float, float]]:
         """Per-variable ``(mean, std)`` from ``stats.json`` (computed on the train split)."""
         path = self.root / "stats.json"
         if not path.is_file():
             raise UserError(f"data.root: {self.root} has no stats.json (needed for normalisation)")
-        variables = json.loads(path.read_text()).get("variables", {})
+        variables = self._read_json(path).get("variables", {})
         return {name: (float(v["mean"]), float(v["std"])) for name, v in variables.items()}
+
+    def _read_json(self, path: Path):
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            # A truncated copy or a hand edit: name the file, not a decoder traceback.
+            raise UserError(f"data.root: {path} is not valid JSON ({error}); "
+                            f"run `pdesurrogate verify {self.root}`") from None
 
     def split(self, name: str, field: str = "split") -> SplitInfo:
         if name not in self._splits:
@@ -76,14 +92,12 @@ class DatasetDirectory:
         return self._splits[name]
 
     def _shard_paths(self, name: str) -> list[Path]:
-        entry = (self.manifest.get("splits") or {}).get(name)
-        files = entry.get("shards") if isinstance(entry, dict) else None
-        if isinstance(files, list) and files:
-            names = [f if isinstance(f, str) else f.get("file") or f.get("name") or f.get("path") for f in files]
-            paths = [self.root / n if "/" in n else self.root / name / n for n in names]
-        else:
-            paths = sorted((self.root / name).glob("shard-*.nc"))
-        return paths
+        # The generator records each shard as {"file": "<split>/shard-XXXXX.nc", ...}, relative to root.
+        try:
+            return [self.root / shard["file"] for shard in self._listed[name]["shards"]]
+        except (KeyError, TypeError):
+            raise UserError(f"data.root: the entry of split {name!r} in {self.root}/manifest.json has no "
+                            f"shard list; run `pdesurrogate verify {self.root}`") from None
 
     def _read_split(self, name: str, field: str) -> SplitInfo:
         available = self.split_names
@@ -101,7 +115,7 @@ class DatasetDirectory:
                 per_sample = {v: np.asarray(var[:], dtype=np.float64) for v, var in nc.variables.items()
                               if var.dimensions == ("sample",) and v != "sample"}
                 layouts.add((nc.dimensions["time"].size, nc.dimensions["y"].size, nc.dimensions["x"].size, fields))
-                shards.append(Shard(path, nc.dimensions["sample"].size))
+                shards.append(ShardFile(path, nc.dimensions["sample"].size))
             for key, values in per_sample.items():
                 parameters.setdefault(key, []).append(values)
         if len(layouts) != 1:

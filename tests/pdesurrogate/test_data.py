@@ -1,6 +1,7 @@
 """Data: windows equal the stored frames, lazy file handles, statistics, one-line errors."""
 
 import json
+import os
 import pickle
 import shutil
 
@@ -120,3 +121,35 @@ def test_directory_without_manifest_is_refused(ns_dataset, tmp_path):
     shutil.copytree(ns_dataset / "train", partial / "train")
     with pytest.raises(UserError, match="has no manifest.json"):
         PDEDataModule(str(partial), ["vorticity"])
+
+
+def copy_metadata(dataset, tmp_path):
+    """A copy of the dataset directory whose JSON files can be spoiled (shards are linked)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset, copy, copy_function=os.symlink)
+    for name in ("manifest.json", "stats.json"):
+        (copy / name).unlink()
+        shutil.copy(dataset / name, copy / name)
+    return copy
+
+
+def test_resolution_is_read_from_the_dataset(ns_dataset):
+    assert PDEDataModule(str(ns_dataset), ["vorticity"]).resolution == 16
+
+
+def test_corrupt_manifest_is_named_as_invalid_json(ns_dataset, tmp_path):
+    copy = copy_metadata(ns_dataset, tmp_path)
+    text = (copy / "manifest.json").read_text()
+    (copy / "manifest.json").write_text(text[: len(text) // 2])  # a truncated copy
+    with pytest.raises(UserError, match=f"^data.root: {copy}/manifest.json is not valid JSON \\(.*line") as error:
+        PDEDataModule(str(copy), ["vorticity"])
+    assert "\n" not in str(error.value)
+
+
+def test_manifest_without_splits_is_refused(ns_dataset, tmp_path):
+    copy = copy_metadata(ns_dataset, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["splits"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="^data.root: .*manifest.json lists no splits"):
+        PDEDataModule(str(copy), ["vorticity"])
