@@ -20,9 +20,12 @@ class SpectralConv2d(nn.Module):
     ``neuraloperator`` ≥ 0.3, which counts all kept modes per axis, the same set is
     ``n_modes=(2·modes, 2·modes − 2)``.
 
-    Resolution independent: with ``torch.fft``'s default normalisation a band-limited field has
-    the same Fourier coefficients per unit amplitude on any grid, so one set of weights acts on
-    any resolution. On a grid too coarse for ``modes`` only the representable modes are used.
+    Resolution independent: with ``torch.fft``'s default normalisation (``norm="backward"``) the
+    forward transform is an unnormalised sum, so a band-limited field's coefficients on an
+    ``ny × nx`` grid are ``ny·nx`` times its continuous Fourier coefficients; the inverse divides
+    by ``ny·nx``. The weights multiply coefficients linearly, so the two factors cancel and one
+    set of weights gives the same output field on any grid (the coefficients themselves are not
+    the same). On a grid too coarse for ``modes`` only the representable modes are used.
 
     The transforms are pruned (the y-transform runs only over the ``modes`` kept x-columns, which
     halves FFT work compared with ``rfft2``/``irfft2``) and carry their own adjoints as gradients

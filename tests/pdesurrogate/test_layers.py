@@ -44,6 +44,23 @@ def test_spectral_conv_acts_on_one_fourier_mode_as_its_weight():
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
 
 
+def test_coefficients_scale_with_the_grid_and_the_layer_output_does_not():
+    # One band-limited field sampled on 16² and 32²: rfft2 (norm="backward") sums over the grid,
+    # so its coefficients grow 4×; the inverse's 1/N² undoes it and the layer's output is the same field.
+    torch.manual_seed(2)
+    layer = SpectralConv2d(1, 2, modes=3)
+
+    def field(n):
+        grid = torch.arange(n) / n
+        x, y = grid[None, :], grid[:, None]
+        return (torch.cos(2 * math.pi * (x + 2 * y)) + 0.5 * torch.sin(2 * math.pi * (2 * x - y)))[None, None]
+
+    coarse, fine = field(16), field(32)
+    torch.testing.assert_close(truncated_rfft2(fine, 3, 3), 4 * truncated_rfft2(coarse, 3, 3), rtol=0, atol=1e-4)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(fine)[..., ::2, ::2], layer(coarse), rtol=0, atol=1e-5)
+
+
 def test_spectral_conv_output_is_band_limited_to_modes():
     torch.manual_seed(1)
     layer = SpectralConv2d(2, 2, modes=3)
