@@ -24,6 +24,9 @@ class PDEDataModule(pl.LightningDataModule):
     ``stats.json`` normalisation is applied by the model (see :attr:`stats`), so a trained model
     keeps its own statistics whatever it is evaluated on.
 
+    :attr:`resolution` is the grid size of the dataset (read from its train split, never set in a
+    config); the CLI hands it to the network, which checks that its architecture fits the grid.
+
     Args:
         root: the dataset directory.
         variables: fields to use, in channel order (e.g. ``[vorticity]``, ``[height, u, v]``).
@@ -34,7 +37,6 @@ class PDEDataModule(pl.LightningDataModule):
         time_stride: saved frames between consecutive model frames.
         window_stride: saved frames between the starts of consecutive training windows.
         conditioning: per-sample parameters handed to the model (``viscosity``, …).
-        resolution: expected grid size; ``None`` accepts the dataset's.
         train_split / val_split / test_splits / predict_split: split names from the manifest.
         batch_size: training batch size; ``eval_batch_size`` for evaluation (default: the same).
         num_workers: DataLoader worker processes (each opens its own file handles).
@@ -52,7 +54,6 @@ class PDEDataModule(pl.LightningDataModule):
         time_stride: int = 1,
         window_stride: int = 1,
         conditioning: list[str] = [],
-        resolution: int | None = None,
         train_split: str = "train",
         val_split: str = "val",
         test_splits: list[str] = ["test_id", "test_ood"],
@@ -97,8 +98,9 @@ class PDEDataModule(pl.LightningDataModule):
         ny, nx = split.resolution
         if ny != nx:
             raise UserError(f"data.root: only square grids are supported (split {split.name!r} is {ny}×{nx})")
-        if hp.resolution is not None and ny != hp.resolution:
-            raise UserError(f"data.resolution: the dataset {self.root} has resolution {ny}, not {hp.resolution}")
+        if self.resolution is not None and ny != self.resolution:
+            raise UserError(f"data.root: split {split.name!r} of {self.root} has resolution {ny}, but the "
+                            f"train split has {self.resolution}")
         for field, steps in (("unroll_steps", hp.unroll_steps), ("rollout_steps", hp.rollout_steps)):
             needed = (hp.history + hp.future * steps - 1) * hp.time_stride + 1
             if needed > split.frames:

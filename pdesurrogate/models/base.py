@@ -9,7 +9,27 @@ from einops import rearrange
 from lightning.pytorch.core.mixins import HyperparametersMixin
 from torch import nn
 
+from ..errors import UserError
 from ..layers import ParameterEmbedding
+
+
+class ArchitectureError(UserError):
+    """An architecture argument that cannot work, refused at construction.
+
+    ``field`` is the constructor argument's name; the CLI turns it into the config key a user
+    sets (``model.network.init_args.modes``, or ``data.history`` for settings linked from the data).
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field} {message}")
+        self.field, self.message = field, message
+
+
+def require_positive(**values: int) -> None:
+    """Refuse widths, depths and counts that are not integers >= 1, by name."""
+    for field, value in values.items():
+        if not (isinstance(value, int) and value >= 1):
+            raise ArchitectureError(field, f"must be an integer >= 1 (got {value!r})")
 
 
 class Surrogate(HyperparametersMixin, nn.Module):
@@ -28,7 +48,9 @@ class Surrogate(HyperparametersMixin, nn.Module):
         history: input frames per variable ``k``.
         future: output frames per variable ``m``.
         conditioning: names of the per-sample parameters the model is conditioned on.
-        resolution: the training grid size (``None``: unknown); used to check the architecture fits.
+        resolution: the training grid size (``None``: unknown), given by the CLI from the dataset;
+            used to check at construction that the architecture fits the grid, and stored in
+            checkpoints so that evaluation on another grid is refused (resolution-dependent models).
         embedding_dim: width of the conditioning vector.
         log_parameters: conditioning parameters embedded through their logarithm.
     """
@@ -40,11 +62,9 @@ class Surrogate(HyperparametersMixin, nn.Module):
                  resolution: int | None = None, embedding_dim: int = 64,
                  log_parameters: Sequence[str] = ("viscosity",)):
         super().__init__()
-        for name, value in (("history", history), ("future", future)):
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} must be an integer >= 1 (got {value!r})")
+        require_positive(history=history, future=future, embedding_dim=embedding_dim)
         if not variables:
-            raise ValueError("variables must name at least one field")
+            raise ArchitectureError("variables", "must name at least one field")
         self.variables, self.history, self.future = list(variables), history, future
         self.conditioning = list(conditioning)
         self.resolution = resolution

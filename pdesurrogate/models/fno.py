@@ -10,7 +10,7 @@ from torch import nn
 
 from ..layers import ChannelMLP, DomainPadding, GridEmbedding2d, SpectralConv2d
 from ..layers.conditioning import maybe_film, modulate
-from .base import Surrogate
+from .base import ArchitectureError, Surrogate, require_positive
 
 
 class FNOBlock(nn.Module):
@@ -82,8 +82,13 @@ class FNO(Surrogate):
     ):
         super().__init__(variables, history, future, conditioning, resolution, embedding_dim, log_parameters)
         self.save_hyperparameters()
+        require_positive(hidden_channels=hidden_channels, layers=layers, modes=modes,
+                         lifting_channels=lifting_channels, projection_channels=projection_channels)
         if resolution is not None and modes > resolution // 2:
-            raise ValueError(f"modes must be <= resolution // 2 = {resolution // 2} (got {modes})")
+            raise ArchitectureError("modes", f"must be <= resolution // 2 = {resolution // 2} at resolution "
+                                             f"{resolution} (got {modes})")
+        if not 0 <= domain_padding < 1:
+            raise ArchitectureError("domain_padding", f"must be in [0, 1) (got {domain_padding})")
         self.grid = GridEmbedding2d(grid_embedding) if grid_embedding != "none" else None
         in_channels = self.in_channels + (self.grid.channels if self.grid is not None else 0)
         self.lifting = ChannelMLP(in_channels, hidden_channels, lifting_channels)

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..layers import AttentionBlock, FourierResidualBlock, ResidualBlock, group_norm
 from ..layers.residual import conv3x3
-from .base import Surrogate
+from .base import ArchitectureError, Surrogate, require_positive
 
 
 class Downsample(nn.Module):
@@ -78,16 +78,22 @@ class UNet(Surrogate):
     ):
         super().__init__(variables, history, future, conditioning, resolution, embedding_dim, log_parameters)
         self.save_hyperparameters()
+        require_positive(hidden_channels=hidden_channels, blocks_per_level=blocks_per_level,
+                         attention_heads=attention_heads, modes=modes, norm_groups=norm_groups)
         levels = len(channel_multipliers)
         if levels < 4:
-            raise ValueError(f"channel_multipliers must give at least 4 levels (got {list(channel_multipliers)})")
+            raise ArchitectureError("channel_multipliers", f"must give at least 4 levels (got {list(channel_multipliers)})")
+        require_positive(**{f"channel_multipliers[{i}]": m for i, m in enumerate(channel_multipliers)})
         if not 0 <= fourier_levels <= levels:
-            raise ValueError(f"fourier_levels must be in [0, {levels}] (got {fourier_levels})")
+            raise ArchitectureError("fourier_levels", f"must be in [0, {levels}] (got {fourier_levels})")
         self.divisor = 2 ** (levels - 1)
         if resolution is not None and resolution % self.divisor:
-            raise ValueError(f"resolution must be divisible by 2^(levels-1) = {self.divisor} for "
-                             f"{levels} U-Net levels (got {resolution})")
+            raise ArchitectureError("resolution", f"must be divisible by 2^(levels-1) = {self.divisor} for "
+                                                  f"{levels} U-Net levels (got {resolution})")
         widths = [hidden_channels * m for m in channel_multipliers]
+        if attention and widths[-1] % attention_heads:
+            raise ArchitectureError("attention_heads", f"must divide the coarsest level's {widths[-1]} channels "
+                                                       f"(got {attention_heads})")
         emb = self.embedding_dim
 
         def block(i: int, c_in: int, c_out: int) -> nn.Module:

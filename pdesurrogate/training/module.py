@@ -20,10 +20,14 @@ from .schedule import warmup_cosine
 INSTANTIATOR = "lightning.pytorch.cli.instantiate_module"
 
 
+def list_if_tuple(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
 def network_config(network: Surrogate) -> dict:
     """``{class_path, init_args}`` of a network: what a checkpoint stores instead of the module."""
     cls = type(network)
-    init_args = {k: list(v) if isinstance(v, tuple) else v for k, v in network.hparams.items()}
+    init_args = {k: list_if_tuple(v) for k, v in network.hparams.items()}
     return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": init_args}
 
 
@@ -86,18 +90,32 @@ class SurrogateModule(pl.LightningModule):
         if stage == "fit" or not bool(self.normaliser.fitted):
             self.normaliser.set_statistics(datamodule.stats, self.network.variables)
 
-    def _check_matches(self, datamodule) -> None:
+    def _check_matches(self, datamodule, trained: dict | None = None, source: str = "the model") -> None:
+        """Refuse data that disagrees with the network's settings (``trained``: those stored in a
+        checkpoint, default the network's own), naming the data field and both values."""
         net = self.network
-        for field, ours in (("variables", net.variables), ("history", net.history), ("future", net.future),
-                            ("conditioning", net.conditioning)):
-            theirs = getattr(datamodule, field, None)
-            if theirs is not None and theirs != ours:
-                raise UserError(f"data.{field} = {theirs} disagrees with the model's {field} = {ours}")
-        resolution = getattr(datamodule, "resolution", None)
-        if (not net.resolution_independent and net.resolution is not None and resolution is not None
-                and resolution != net.resolution):
-            raise UserError(f"data: the dataset's resolution {resolution} differs from the {type(net).__name__}'s "
-                            f"training resolution {net.resolution} (only resolution-independent models can change it)")
+        if trained is None:
+            trained = {field: getattr(net, field) for field in ("variables", "history", "future", "conditioning",
+                                                                "resolution")}
+        for field in ("variables", "history", "future", "conditioning"):
+            theirs, ours = getattr(datamodule, field, None), trained.get(field)
+            if theirs is not None and ours is not None and list_if_tuple(theirs) != list_if_tuple(ours):
+                raise UserError(f"data.{field} = {theirs} disagrees with {source}'s {field} = {ours}")
+        resolution, trained_resolution = getattr(datamodule, "resolution", None), trained.get("resolution")
+        if (not net.resolution_independent and None not in (resolution, trained_resolution)
+                and resolution != trained_resolution):
+            raise UserError(f"data.root: {getattr(datamodule, 'root', 'the dataset')} has data.resolution {resolution}, "
+                            f"but {source}'s {type(net).__name__} was trained at resolution {trained_resolution} "
+                            f"(only resolution-independent models such as the FNO can change grids)")
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # Called before the weights are loaded. The CLI builds the network for the data at hand, so
+        # a checkpoint trained on other data (another grid, other variables) must be refused here,
+        # by name, rather than by a state_dict shape error or — same shapes — not at all.
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        trained = checkpoint.get("hyper_parameters", {}).get("network", {}).get("init_args")
+        if datamodule is not None and trained is not None:
+            self._check_matches(datamodule, trained, source="the checkpoint")
 
     def on_fit_start(self) -> None:
         count = self.network.num_parameters

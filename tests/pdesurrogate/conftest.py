@@ -78,6 +78,13 @@ def ns_dataset(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def ns_dataset_32(tmp_path_factory) -> Path:
+    """The same flows saved at 32² instead of 16² (a checkpoint must not silently change grids)."""
+    return generate(NAVIER_STOKES.replace("saved_resolution: 16", "saved_resolution: 32"),
+                    tmp_path_factory.mktemp("ns32"))
+
+
+@pytest.fixture(scope="session")
 def multi_dataset(tmp_path_factory) -> Path:
     """Rotating shallow water: height, u, v and vorticity."""
     return generate(SHALLOW_WATER, tmp_path_factory.mktemp("swe"))

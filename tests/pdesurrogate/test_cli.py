@@ -2,6 +2,7 @@
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,10 +50,12 @@ def test_sixteen_configs_are_shipped():
 @pytest.mark.parametrize("name", NAMES)
 def test_every_config_instantiates_with_data_settings_linked_into_the_network(name, ns_dataset, multi_dataset):
     root = dataset_for(name, ns_dataset, multi_dataset)
-    # The test dataset holds 10 frames: shorten the windows; a conflicting network history is overridden.
+    # The test dataset holds 10 frames of 16²: shorten the windows and keep 4 modes (the shipped
+    # 16 do not fit a 16² grid); a conflicting network history is overridden.
     cli = SurrogateCLI(SurrogateModule, PDEDataModule, run=False, args=[
         "--config", str(CONFIGS / f"{name}.yaml"), "--data.root", str(root), "--data.history", "3",
-        "--data.rollout_steps", "2", "--model.network.init_args.history", "7"])
+        "--data.rollout_steps", "2", "--model.network.init_args.history", "7",
+        "--model.network.init_args.modes", "4"])
     network, data = cli.model.network, cli.datamodule
     assert type(network).__name__ == ("FNO" if "_fno" in name else "UNet")
     assert network.variables == data.variables == (["vorticity"] if name.startswith("ns") else ["height", "u", "v"])
@@ -60,6 +63,7 @@ def test_every_config_instantiates_with_data_settings_linked_into_the_network(na
     assert network.future == data.future
     assert network.conditioning == data.conditioning == (["viscosity"] if "_cond" in name else [])
     assert (network.parameter_embedding is not None) == ("_cond" in name)
+    assert network.resolution == data.resolution == 16  # read from the dataset, checked at construction
 
 
 @pytest.mark.parametrize("name", ["ns_fno_cond_small", "swe_unet_small"])
@@ -99,7 +103,52 @@ def test_user_mistakes_print_one_line_and_exit_2(ns_dataset, tmp_path, capsys):
     assert main(["fit", *config, "--data.root", str(ns_dataset),
                  "--model.network.init_args.channel_multipliers", "[1, 2]"]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == \
-        "error: model.network: channel_multipliers must give at least 4 levels (got [1, 2])"
+        "error: model.network.init_args.channel_multipliers must give at least 4 levels (got [1, 2])"
+
+
+def last_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+def test_architectures_are_checked_against_the_dataset_grid_at_construction(ns_dataset, capsys):
+    # The shipped full-size configs keep 16 modes, more than a 16² grid holds; six U-Net levels
+    # need a grid divisible by 32.
+    assert main(["fit", "--config", str(CONFIGS / "ns_fno.yaml"), "--data.root", str(ns_dataset),
+                 "--data.history", "2", "--data.rollout_steps", "2"]) == 2
+    assert last_error_line(capsys) == \
+        "error: model.network.init_args.modes must be <= resolution // 2 = 8 at resolution 16 (got 16)"
+    assert main(["fit", "--config", str(CONFIGS / "ns_unet_small.yaml"), "--data.root", str(ns_dataset),
+                 "--model.network.init_args.channel_multipliers", "[1, 1, 1, 1, 1, 1]"]) == 2
+    assert last_error_line(capsys) == (
+        "error: data.resolution (the grid of the dataset in data.root) must be divisible by 2^(levels-1) = 32 "
+        "for 6 U-Net levels (got 16)")
+
+
+def test_corrupt_manifest_is_named_not_blamed_on_the_network(ns_dataset, tmp_path, capsys):
+    copy = tmp_path / "dataset"
+    shutil.copytree(ns_dataset, copy)
+    (copy / "manifest.json").write_text("{\"format\": ")
+    assert main(["fit", "--config", str(CONFIGS / "ns_fno_small.yaml"), "--data.root", str(copy)]) == 2
+    assert last_error_line(capsys) == (
+        f"error: data.root: {copy}/manifest.json is not valid JSON (Expecting value: line 1 column 12 (char 11)); "
+        f"run `pdesurrogate verify {copy}`")
+
+
+def test_a_checkpoint_tested_on_another_grid_fails_with_one_line(ns_dataset, ns_dataset_32, tmp_path, capsys):
+    config = ["--config", str(CONFIGS / "ns_unet_small.yaml")]
+    overrides = tiny_overrides("ns_unet_small", ns_dataset, tmp_path)
+    assert main(["fit", *config, *overrides, "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1"]) == 0
+    checkpoint = tmp_path / "checkpoints" / "last.ckpt"
+    assert torch.load(checkpoint, weights_only=True)["hyper_parameters"]["network"]["init_args"]["resolution"] == 16
+    capsys.readouterr()
+    assert main(["test", *config, "--data.root", str(ns_dataset_32), "--data.rollout_steps", "3", *QUIET,
+                 "--model.network.init_args.hidden_channels", "8", "--model.network.init_args.modes", "4",
+                 "--trainer.logger", "false", "--ckpt_path", str(checkpoint)]) == 2
+    assert last_error_line(capsys) == (
+        f"error: data.root: {ns_dataset_32} has data.resolution 32, but the checkpoint's UNet was trained at "
+        "resolution 16 (only resolution-independent models such as the FNO can change grids)")
 
 
 @pytest.mark.slow

@@ -105,7 +105,6 @@ def test_statistics_come_from_stats_json_and_normalise_exactly(ns_dataset):
     (dict(val_split="validation"), "data.val_split: split 'validation' is not in .* \\(available: train, val, test_id, test_ood\\)"),
     (dict(variables=["height"]), "data.variables: \\['height'\\] not in split 'train' .*available: vorticity"),
     (dict(conditioning=["reynolds"]), "data.conditioning: \\['reynolds'\\] .*available: viscosity, drag, forcing_amplitude\\)"),
-    (dict(resolution=32), "data.resolution: the dataset .* has resolution 16, not 32"),
     (dict(rollout_steps=9), "data.rollout_steps: .* needs 11 frames; split 'train' has 10"),
     (dict(history=0), "data.history must be an integer >= 1"),
 ])

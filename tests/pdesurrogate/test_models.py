@@ -1,9 +1,16 @@
 """Architectures: shapes for every option, every parameter trained, resolution independence, conditioning."""
 
+import lightning.pytorch as pl
 import pytest
 import torch
+import yaml
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities.model_summary import ModelSummary
 
+from pdesurrogate.data import PDEDataModule
+from pdesurrogate.errors import UserError
 from pdesurrogate.models import FNO, UNet
+from pdesurrogate.training import SurrogateModule
 
 TINY_FNO = dict(hidden_channels=8, layers=2, modes=4, lifting_channels=8, projection_channels=8, embedding_dim=8)
 TINY_UNET = dict(hidden_channels=8, blocks_per_level=1, modes=4, embedding_dim=8, norm_groups=4)
@@ -135,15 +142,18 @@ def test_model_under_bf16_autocast_matches_float32():
     assert (mixed.float() - reference).norm() / reference.norm() < 0.05
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda: UNet(["w"], 1, 1, channel_multipliers=[1, 2, 4]), "at least 4 levels"),
-    (lambda: UNet(["w"], 1, 1, resolution=20), "divisible by 2\\^\\(levels-1\\) = 8"),
-    (lambda: FNO(["w"], 1, 1, modes=12, resolution=16), "modes must be <= resolution // 2 = 8"),
-    (lambda: FNO(["w"], 0, 1), "history must be an integer >= 1"),
+@pytest.mark.parametrize("make,field,message", [
+    (lambda: UNet(["w"], 1, 1, channel_multipliers=[1, 2, 4]), "channel_multipliers", "must give at least 4 levels"),
+    (lambda: UNet(["w"], 1, 1, resolution=20), "resolution", "must be divisible by 2\\^\\(levels-1\\) = 8"),
+    (lambda: UNet(["w"], 1, 1, hidden_channels=8, attention=True, attention_heads=3), "attention_heads", "must divide the coarsest level's 32"),
+    (lambda: FNO(["w"], 1, 1, modes=12, resolution=16), "modes", "must be <= resolution // 2 = 8"),
+    (lambda: FNO(["w"], 1, 1, layers=0), "layers", "must be an integer >= 1"),
+    (lambda: FNO(["w"], 0, 1), "history", "must be an integer >= 1"),
 ])
-def test_inconsistent_architectures_are_refused_by_name(make, message):
-    with pytest.raises(ValueError, match=message):
+def test_inconsistent_architectures_are_refused_by_name(make, field, message):
+    with pytest.raises(UserError, match=f"^{field} {message}") as error:
         make()
+    assert error.value.field == field  # what the CLI maps to the config key
 
 
 def test_wrong_input_layout_is_named():

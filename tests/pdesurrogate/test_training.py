@@ -201,7 +201,20 @@ def test_bf16_mixed_precision_trains_with_spectral_layers_in_float32(ns_dataset)
 
 def test_resolution_mismatch_is_named_for_resolution_dependent_models_only(ns_dataset):
     unet = UNet(["vorticity"], 2, 1, resolution=32, hidden_channels=8, blocks_per_level=1)
-    with pytest.raises(UserError, match="resolution 16 differs from the UNet's training resolution 32"):
+    with pytest.raises(UserError, match="data.root: .* has data.resolution 16, but the model's UNet was "
+                                        "trained at resolution 32"):
         trainer().validate(SurrogateModule(unet), datamodule(ns_dataset), verbose=False)
     fno = FNO(["vorticity"], 2, 1, resolution=32, **TINY_FNO)  # resolution independent: runs at 16²
     trainer(limit_val_batches=1).validate(SurrogateModule(fno), datamodule(ns_dataset), verbose=False)
+
+
+def test_a_checkpoint_trained_on_other_data_is_refused_before_its_weights_load(ns_dataset, tmp_path):
+    fit = trainer()
+    fit.fit(tiny_module(history=2), datamodule(ns_dataset))
+    fit.save_checkpoint(tmp_path / "history2.ckpt")
+    # The CLI builds the network for the data at hand (history 3): consistent with the data, but
+    # not with the checkpoint, whose weights would not even fit.
+    data = PDEDataModule(str(ns_dataset), ["vorticity"], history=3, rollout_steps=3)
+    with pytest.raises(UserError, match="^data.history = 3 disagrees with the checkpoint's history = 2$"):
+        trainer(limit_val_batches=1).validate(tiny_module(history=3), data, ckpt_path=tmp_path / "history2.ckpt",
+                                              verbose=False)
