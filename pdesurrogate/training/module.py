@@ -12,7 +12,7 @@ from ..data.normalisation import FieldNormaliser
 from ..errors import UserError
 from ..models.base import Surrogate
 from .losses import LOSSES, relative_l2
-from .regimes import REGIMES, rollout
+from .regimes import REGIMES, pushforward_random, rollout
 from .schedule import warmup_cosine
 
 # Rebuilds the network from the hyperparameters stored in a checkpoint (Lightning's own
@@ -39,8 +39,12 @@ class SurrogateModule(pl.LightningModule):
             the data by the CLI).
         loss: ``mse`` or ``relative_l2`` on normalised fields.
         regime: ``one_step`` (teacher forcing), ``unrolled`` (backpropagate through all steps of
-            the training window) or ``pushforward`` (a random number of the window's steps
-            without gradient, then one with). The window's steps are the data's ``unroll_steps``.
+            the training window) or ``pushforward`` (the window's first steps without gradient,
+            then one with). The window's steps are the data's ``unroll_steps``.
+        pushforward_steps: how many gradient-free steps ``pushforward`` takes in a window of
+            ``s``: ``fixed`` (``s − 1``, as in Brandstetter et al. 2022) or ``random`` (drawn
+            from ``0 … s − 1`` per batch, so the model also learns from true inputs, which every
+            rollout starts from; see :func:`~pdesurrogate.training.regimes.pushforward_random`).
         input_noise: standard deviation of Gaussian noise added to the normalised input
             history during training (a cheap robustness to rollout drift; 0 disables).
         learning_rate: AdamW peak learning rate.
@@ -58,6 +62,7 @@ class SurrogateModule(pl.LightningModule):
         network: Surrogate,
         loss: Literal["mse", "relative_l2"] = "mse",
         regime: Literal["one_step", "unrolled", "pushforward"] = "one_step",
+        pushforward_steps: Literal["fixed", "random"] = "fixed",
         input_noise: float = 0.0,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
@@ -73,10 +78,14 @@ class SurrogateModule(pl.LightningModule):
         if loss not in LOSSES or regime not in REGIMES:
             raise UserError(f"model.loss must be one of {list(LOSSES)} and model.regime one of {list(REGIMES)} "
                             f"(got {loss!r}, {regime!r})")
+        if pushforward_steps not in ("fixed", "random"):
+            raise UserError(f"model.pushforward_steps must be 'fixed' or 'random' (got {pushforward_steps!r})")
         if input_noise < 0:
             raise UserError(f"model.input_noise must be >= 0 (got {input_noise})")
         self.network = network
         self.loss_fn, self.regime = LOSSES[loss], REGIMES[regime]
+        if regime == "pushforward" and pushforward_steps == "random":
+            self.regime = pushforward_random
         self.normaliser = FieldNormaliser(len(network.variables))
 
     # --- wiring to the data --------------------------------------------------------------------

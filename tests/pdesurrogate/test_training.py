@@ -9,6 +9,7 @@ from pdesurrogate.errors import UserError
 from pdesurrogate.data import PDEDataModule
 from pdesurrogate.models import FNO, UNet
 from pdesurrogate.training import REGIMES, SurrogateModule
+from pdesurrogate.training.regimes import pushforward_random
 
 TINY_FNO = dict(hidden_channels=12, layers=2, modes=6, lifting_channels=16, projection_channels=16, embedding_dim=8)
 
@@ -64,8 +65,28 @@ def test_regimes_in_closed_form():
         assert torch.equal(matched, target[:, unrolls : unrolls + 1])
         prediction.sum().backward()
         assert network.a.grad.item() == pytest.approx(2.0**unrolls)
-    drawn = {REGIMES["pushforward"](network, h, None, target, 1)[0].item() for _ in range(40)}
-    assert drawn == {2.0, 4.0, 8.0}  # every number of unrolled steps is drawn
+    # By default the first s − 1 = 2 steps run without gradient (the definition) ...
+    assert {REGIMES["pushforward"](network, h, None, target, 1)[0].item() for _ in range(10)} == {8.0}
+    # ... and the random option draws every number of them.
+    drawn = {pushforward_random(network, h, None, target, 1)[0].item() for _ in range(40)}
+    assert drawn == {2.0, 4.0, 8.0}
+
+
+@pytest.mark.parametrize("steps,expected", [("fixed", {2}), ("random", {0, 1, 2})])
+def test_pushforward_takes_window_minus_one_steps_without_gradient_by_default(ns_dataset, steps, expected):
+    dm = datamodule(ns_dataset, unroll_steps=3)
+    module = tiny_module("pushforward", pushforward_steps=steps)
+    module.normaliser.set_statistics(dm.stats, ["vorticity"])
+    calls = []  # whether gradients were recorded, per network call
+    module.network.register_forward_pre_hook(lambda network, inputs: calls.append(torch.is_grad_enabled()))
+    batch, gradient_free = fixed_batch(dm, 2), set()
+    torch.manual_seed(0)
+    for _ in range(30):
+        calls.clear()
+        module.training_loss(batch)
+        assert calls[-1] and not any(calls[:-1])  # one step with gradient, after all those without
+        gradient_free.add(len(calls) - 1)
+    assert gradient_free == expected
 
 
 def test_tiny_model_overfits_one_batch(ns_dataset):
