@@ -142,14 +142,21 @@ def _check_shard(root: Path, config: DatasetConfig, shard: Shard, entry: dict | 
     if not path.is_file():
         problems.append(f"{name}: missing")
         return None
+    altered = False
     if entry is not None:
         size = path.stat().st_size
         if size != entry.get("bytes"):
             problems.append(f"{name}: {size} bytes, manifest says {entry.get('bytes')} (truncated or replaced)")
+            altered = True
         elif sha256_of(path) != entry.get("sha256"):
             problems.append(f"{name}: sha256 does not match manifest.json (the file was altered)")
+            altered = True
         if entry.get("samples") != shard.num_samples:
             problems.append(f"{name}: manifest lists {entry.get('samples')} samples, the config gives {shard.num_samples}")
+    if altered:
+        # Not opened: HDF5 can spin forever on corrupt metadata (one flipped byte did it), and
+        # the checksum has already condemned the file; regenerating it is the remedy either way.
+        return None
     try:
         ds = netCDF4.Dataset(path, "r")
     except OSError as error:

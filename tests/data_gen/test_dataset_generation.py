@@ -21,37 +21,12 @@ from data_gen.dataset.resolution import highest_shell_enstrophy_fraction
 from data_gen.grid import PeriodicGrid
 from data_gen.spectral import spectral_truncate
 
+from .conftest import tiny_config as tiny
+from .conftest import torch_threads
+
 # Tiny grids resolve nothing turbulent; the resolution check has its own test below.
-pytestmark = pytest.mark.filterwarnings("ignore::data_gen.dataset.UnderResolvedWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # 16² transforms gain nothing from threads, and on a busy shared CPU two threads wait on each other.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def tiny(**overrides) -> dict:
-    raw = {
-        "equation": "navier_stokes",
-        "sim_resolution": 16,
-        "saved_resolution": 8,
-        "time": {"t_end": 1.0, "save_interval": 0.5},
-        "forcing": {"kind": "fno"},
-        "initial_condition": {"kind": "gaussian_random_field"},
-        "variables": ["vorticity", "u"],
-        "batch_size": 2,
-        "samples_per_shard": 3,
-        "splits": {
-            "train": {"viscosity": [2.0e-2, 1.0e-2], "samples_per_viscosity": 2, "seed": 0},
-            "test_ood": {"viscosity": {"log_uniform": [3.0e-3, 6.0e-3]}, "samples": 3, "seed": 7},
-        },
-    }
-    raw.update(overrides)
-    return raw
+pytestmark = [pytest.mark.filterwarnings("ignore::data_gen.dataset.UnderResolvedWarning"),
+              pytest.mark.usefixtures("one_thread")]
 
 
 def make(raw: dict):
@@ -69,7 +44,8 @@ def shard_arrays(root) -> dict[str, dict[str, np.ndarray]]:
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny") / "data"
-    result = generate(make(tiny()), root, progress=False)
+    with torch_threads(1):  # module scope: set up before the one_thread fixture applies
+        result = generate(make(tiny()), root, progress=False)
     return root, result
 
 

@@ -11,23 +11,14 @@ import time
 
 import numpy as np
 import pytest
-import torch
 import xarray as xr
 import yaml
 
 from data_gen.dataset import generate, parse_config, verify
 from data_gen.dataset.manifest import DatasetDirectory
 
-pytestmark = pytest.mark.filterwarnings("ignore::data_gen.dataset.UnderResolvedWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # 16² transforms gain nothing from threads, and on a busy shared CPU two threads wait on each other.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.filterwarnings("ignore::data_gen.dataset.UnderResolvedWarning"),
+              pytest.mark.usefixtures("one_thread")]
 
 
 def config_text(samples: int = 8, viscosity: float = 1.0e-2) -> str:
