@@ -62,8 +62,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "configs" / "data" / "ns_ood_small.yaml"))
     parser.add_argument("--factor", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads, as `pdesurrogate generate --threads` (default 1; 0: torch's default)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch intra-op threads, as `pdesurrogate generate --threads` (default 0: torch's own)")
     args = parser.parse_args()
     text = Path(args.config).read_text()
     with tempfile.TemporaryDirectory() as tmp:

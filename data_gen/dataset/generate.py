@@ -194,7 +194,8 @@ def generate(
 
     Everything a user can get wrong (config, ``--shard``, device, a directory holding another
     dataset) is checked before the first simulation step. ``threads`` sets torch's intra-op
-    threads for this process (``None``: leave them as they are).
+    threads for this process (``None``: torch's own count, shared out among the processes that
+    torchrun starts on this node, so that co-located ranks do not oversubscribe the cores).
     """
     started = time.perf_counter()
     if not isinstance(config, DatasetConfig):
@@ -204,8 +205,11 @@ def generate(
     if threads is not None and not (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1):
         raise ParameterError(f"--threads must be an integer >= 1 (got {threads!r})")
     previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
+    environ = os.environ if environ is None else environ
+    if threads is None:
+        local_ranks = _env_int(environ, "LOCAL_WORLD_SIZE") if "LOCAL_WORLD_SIZE" in environ else 1
+        threads = max(1, previous_threads // max(1, local_ranks))
+    torch.set_num_threads(threads)
     try:
         return _generate(config, out, worker, torch_device, overwrite, progress, started)
     finally:

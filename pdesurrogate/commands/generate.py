@@ -16,9 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", metavar="cpu|cuda", help="where to simulate (default: cpu)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a dataset that DIR holds from a different config (same config: resume)")
-    parser.add_argument("--threads", type=int, default=1, metavar="K",
-                        help="torch threads per process on CPU (default 1: the FFTs of a batch are too small to "
-                             "share well; use one process per core with --shard I/N instead)")
+    parser.add_argument("--threads", type=int, default=None, metavar="K",
+                        help="torch threads per process on CPU (default: torch's, divided among the ranks that "
+                             "torchrun starts on this node; with several --shard processes on one machine, keep "
+                             "processes × K ≤ cores)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

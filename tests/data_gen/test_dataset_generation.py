@@ -234,3 +234,17 @@ def test_under_resolved_split_is_named_in_a_warning(tmp_path):
     assert result.manifest["splits"]["train"]["resolution_check"]["resolved"] is False
     smooth_check = json.loads((tmp_path / "smooth" / "manifest.json").read_text())["splits"]["train"]["resolution_check"]
     assert smooth_check["max"] < 1e-20 and smooth_check["resolved"] is True
+
+
+def test_default_threads_are_shared_among_torchrun_ranks_on_a_node(tmp_path, monkeypatch):
+    # Without --threads a lone process keeps torch's count; torchrun's co-located ranks split it.
+    seen = []
+    original = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), original(n)))
+    with torch_threads(2):
+        seen.clear()
+        generate(make(tiny()), tmp_path / "alone", progress=False, environ={})
+        generate(make(tiny()), tmp_path / "ranks", progress=False,
+                 environ={"RANK": "0", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2"})
+        assert torch.get_num_threads() == 2  # restored afterwards
+    assert seen[:4] == [2, 2, 1, 2]  # (set, restore) for each run
