@@ -61,12 +61,7 @@ class PeriodicGrid:
     def integer_wavenumbers(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Integer wavenumbers ``(kx, ky)`` shaped ``(1, n//2+1)`` and ``(n, 1)``."""
 
-        def make():
-            kx = torch.fft.rfftfreq(self.n, d=1.0 / self.n, dtype=self.dtype, device=self.device)
-            ky = torch.fft.fftfreq(self.n, d=1.0 / self.n, dtype=self.dtype, device=self.device)
-            return kx.reshape(1, -1), ky.reshape(-1, 1)
-
-        return self._cached("integer_k", make)
+        return self._cached("integer_k", lambda: integer_wavenumbers(self.n, self.dtype, self.device))
 
     def wavenumbers(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Angular wavenumbers ``2π k / L`` shaped ``(1, n//2+1)`` and ``(n, 1)``."""
@@ -116,6 +111,13 @@ class PeriodicGrid:
 
     def to(self, dtype: torch.dtype | None = None, device=None) -> "PeriodicGrid":
         return PeriodicGrid(self.n, self.length, dtype or self.dtype, device or self.device)
+
+
+def integer_wavenumbers(n: int, dtype=torch.float64, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Integer wavenumbers ``(kx, ky)`` of an ``n × n`` ``rfft2`` layout, shaped ``(1, n//2+1)`` and ``(n, 1)``."""
+    kx = torch.fft.rfftfreq(n, d=1.0 / n, dtype=dtype, device=device)
+    ky = torch.fft.fftfreq(n, d=1.0 / n, dtype=dtype, device=device)
+    return kx.reshape(1, -1), ky.reshape(-1, 1)
 
 
 def rfft_weights(n: int, dtype, device) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .checks import check_resolution, require
-from .grid import rfft_weights
+from .grid import integer_wavenumbers, rfft_weights
 
 
 def _lone(field: torch.Tensor) -> bool:
@@ -67,9 +67,8 @@ def isotropic_spectrum(field: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     n = field.shape[-1]
     coeffs = torch.fft.rfft2(field, norm="forward")
     power = 0.5 * coeffs.abs() ** 2 * rfft_weights(n, field.dtype, field.device)
-    kx = torch.fft.rfftfreq(n, d=1.0 / n, device=field.device)
-    ky = torch.fft.fftfreq(n, d=1.0 / n, device=field.device)
-    shell = torch.sqrt(ky[:, None] ** 2 + kx[None, :] ** 2).round().long().clamp(max=n // 2)
+    kx, ky = integer_wavenumbers(n, torch.float32, field.device)
+    shell = torch.sqrt(ky**2 + kx**2).round().long().clamp(max=n // 2)
     flat = power.reshape(*power.shape[:-2], -1)
     spectrum = torch.zeros(*power.shape[:-2], n // 2 + 1, dtype=power.dtype, device=power.device)
     spectrum.index_add_(-1, shell.reshape(-1), flat)

@@ -24,7 +24,7 @@ import math
 import torch
 
 from ..checks import batch_size_of, per_sample, require
-from ..grid import PeriodicGrid
+from ..grid import PeriodicGrid, integer_wavenumbers
 from ..spectral import irfft2, rfft2
 from .base import Equation
 
@@ -79,9 +79,8 @@ def spectral_shift(field: torch.Tensor, shift_x: float, shift_y: float) -> torch
     """
     n = field.shape[-1]
     coeffs = rfft2(field)
-    kx = torch.fft.rfftfreq(n, d=1.0 / n, dtype=field.dtype, device=field.device)
-    ky = torch.fft.fftfreq(n, d=1.0 / n, dtype=field.dtype, device=field.device)
-    phase = 2 * math.pi / n * (shift_x * kx[None, :] + shift_y * ky[:, None])
+    kx, ky = integer_wavenumbers(n, field.dtype, field.device)
+    phase = 2 * math.pi / n * (shift_x * kx + shift_y * ky)
     factor = torch.polar(torch.ones_like(phase), phase)
     if shift_x % 1:
         factor[:, n // 2] = 0
