@@ -73,12 +73,10 @@ class PDEDataModule(pl.LightningDataModule):
         self.variables, self.conditioning = list(variables), list(conditioning)
         self.history, self.future = history, future
         self.reader = DatasetReader(root)
-        available = self.reader.split_names
         for field, names in (("train_split", [train_split]), ("val_split", [val_split]),
                              ("test_splits", test_splits), ("predict_split", [predict_split])):
             for name in names:
-                if name not in available:
-                    raise UserError(f"data.{field}: split {name!r} is not in {root} (available: {', '.join(available)})")
+                self.reader.require_split(name, field)
         train = self.reader.split(train_split, "train_split")
         self.resolution: int | None = None  # evaluation splits are checked against the train split's
         self._check_contents(train)

@@ -99,10 +99,14 @@ class DatasetReader:
             raise UserError(f"data.root: the entry of split {name!r} in {self.root}/manifest.json has no "
                             f"shard list; run `pdesurrogate verify {self.root}`") from None
 
+    def require_split(self, name: str, field: str = "split") -> None:
+        """Refuse a split the manifest does not list, naming the config ``field`` that asked for it."""
+        if name not in self._listed:
+            raise UserError(f"data.{field}: split {name!r} is not in {self.root} "
+                            f"(available: {', '.join(self.split_names)})")
+
     def _read_split(self, name: str, field: str) -> SplitInfo:
-        available = self.split_names
-        if name not in available:
-            raise UserError(f"data.{field}: split {name!r} is not in {self.root} (available: {', '.join(available)})")
+        self.require_split(name, field)
         paths = self._shard_paths(name)
         missing = [str(p) for p in paths if not p.is_file()]
         if not paths or missing:
