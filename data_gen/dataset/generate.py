@@ -246,7 +246,7 @@ def _generate(config: DatasetConfig, out, worker: Worker, torch_device: torch.de
 
     result.manifest = directory.complete(config, shards)
     records = directory.records(config.fingerprint)
-    result.missing_shards = len(directory.missing_shards(config, shards, records))
+    result.missing_shards = len(directory.missing_shards(shards, records))
     for split in config.splits:
         shells = ShellFractionSummary()
         for s in shards:

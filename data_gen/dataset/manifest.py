@@ -205,7 +205,7 @@ class DatasetDirectory:
         self.records_dir.mkdir(parents=True, exist_ok=True)
         write_json(self.records_dir / (record["file"].replace("/", ".") + ".json"), record)
 
-    def missing_shards(self, config: DatasetConfig, shards: list[Shard], records: dict[str, dict]) -> list[Shard]:
+    def missing_shards(self, shards: list[Shard], records: dict[str, dict]) -> list[Shard]:
         """Shards without a record, or whose file is gone or has the wrong size (checksums: verify)."""
         missing = []
         for shard in shards:
@@ -219,7 +219,7 @@ class DatasetDirectory:
         """Write ``stats.json`` and ``manifest.json`` if every shard is recorded; returns the manifest."""
         with self.lock():
             records = self.records(config.fingerprint)
-            if self.missing_shards(config, shards, records):
+            if self.missing_shards(shards, records):
                 return None
             existing = self.read_manifest()
             if (existing and existing.get("config_fingerprint") == config.fingerprint and not self.pending_records()

@@ -57,7 +57,7 @@ def _config_of(directory: DatasetDirectory, problems: list[str]) -> tuple[Datase
     completed = directory.complete(config, shards)
     if completed is None:
         records = directory.records(config.fingerprint)
-        for shard in directory.missing_shards(config, shards, records):
+        for shard in directory.missing_shards(shards, records):
             problems.append(f"{shard.name}: not generated yet (rerun `pdesurrogate generate` to finish)")
         problems.append(f"manifest.json: {'missing' if manifest is None else 'out of date'}; the dataset is incomplete")
         return config, manifest
