@@ -4,22 +4,42 @@ Data settings are linked into the network's, so a config states variables, histo
 conditioning once (under ``data:``) and can never disagree with the model. The grid size is not a
 setting at all: the DataModule reads it from the dataset, and it is handed to the network once the
 DataModule exists, so the architecture's checks (U-Net divisibility, FNO modes) run on the real grid.
+
+A checkpoint (``--ckpt_path``) is an untrusted file: it is read by
+:func:`~pdesurrogate.training.checkpoint.read_checkpoint` before jsonargparse sees any class it names,
+and it never overrides the user's settings. When the user names no model (no ``model:`` section, or
+``--model.network null``) the checkpoint's model is used, and the log says so; when they do, any
+setting that differs from the checkpoint's is refused by name.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import yaml
+from jsonargparse import ArgumentError, Namespace
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities import rank_zero_info
 
 from ..data import PDEDataModule
+from . import LIGHTNING_SUBCOMMANDS
 from ..errors import UserError
 from ..models.base import ArchitectureError
 from ..training import SurrogateModule
+from ..training.checkpoint import ENTRY_POINT_GROUP, allowed_network, read_checkpoint, registered_networks, same_network
 from ..training.prediction_writer import RolloutWriter
 
 LINKED_FIELDS = ("variables", "history", "future", "conditioning")
+# Set by the CLI from the data, never by the user: not compared with a checkpoint's (the data
+# module checks them against the checkpoint by name, see SurrogateModule._check_matches).
+DATA_LINKED = (*LINKED_FIELDS, "resolution")
+
+# Class paths a config file may name: this package, Lightning's own loggers, callbacks, strategies
+# and plugins, and torch's optimisers; plus architectures registered by installed packages.
+CONFIG_CLASS_PREFIXES = ("pdesurrogate.", "lightning.pytorch.", "lightning.fabric.", "torch.optim.")
 
 
 def config_key(field: str) -> str:
@@ -29,6 +49,85 @@ def config_key(field: str) -> str:
     if field == "resolution":
         return "data.resolution (the grid of the dataset in data.root)"
     return f"model.network.init_args.{field}"
+
+
+def _config_class_paths(value, key: str):
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name == "class_path":
+                yield key, item
+            else:
+                yield from _config_class_paths(item, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _config_class_paths(item, f"{key}[{i}]")
+
+
+def check_config_files(argv: list[str]) -> None:
+    """Refuse a ``--config`` file that names a class outside :data:`CONFIG_CLASS_PREFIXES` before
+    jsonargparse reads it (it imports a class path's module before it checks its type)."""
+    for i, arg in enumerate(argv):
+        if arg in ("--config", "-c") and i + 1 < len(argv):
+            path = Path(argv[i + 1])
+        elif arg.startswith("--config="):
+            path = Path(arg.partition("=")[2])
+        else:
+            continue
+        if path.is_dir():
+            raise UserError(f"--config: {path} is a directory, not a YAML file (e.g. configs/fit/ns_fno_small.yaml)")
+        if not path.is_file():
+            raise UserError(f"--config: {path} does not exist")
+        try:
+            content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            first = str(error).strip().splitlines()[0]
+            raise UserError(f"--config: {path} is not valid YAML ({first})") from None
+        for key, class_path in _config_class_paths(content, ""):
+            if isinstance(class_path, str) and "." not in class_path:
+                continue  # a short name resolves among classes already imported, importing nothing
+            if isinstance(class_path, str) and (class_path.startswith(CONFIG_CLASS_PREFIXES)
+                                                or class_path in registered_networks()):
+                continue
+            raise UserError(f"{key}.class_path in {path}: {class_path!r} is outside what a config may name "
+                            f"({', '.join(p + '*' for p in CONFIG_CLASS_PREFIXES)}, or an architecture registered "
+                            f"under the {ENTRY_POINT_GROUP!r} entry-point group); nothing was imported")
+
+
+def _plain(value):
+    """Config values in comparable form: Namespaces as dicts, tuples as lists."""
+    if isinstance(value, Namespace):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _differs(asked, stored) -> bool:
+    if isinstance(asked, float) or isinstance(stored, float):
+        try:
+            return not math.isclose(float(asked), float(stored), rel_tol=1e-12, abs_tol=0.0)
+        except (TypeError, ValueError):
+            return True
+    return asked != stored
+
+
+def model_differences(asked: dict, stored: dict) -> list[str]:
+    """``key: asked vs stored`` for each model setting the user's config and a checkpoint disagree on
+    (settings linked from the data are left to the data checks)."""
+    differences = []
+    asked_net, stored_net = asked.get("network") or {}, stored["network"]
+    if not same_network(str(asked_net.get("class_path")), stored_net["class_path"]):
+        return [f"model.network.class_path: {asked_net.get('class_path')} vs {stored_net['class_path']}"]
+    asked_args = asked_net.get("init_args") or {}
+    for name, value in stored_net["init_args"].items():
+        if name not in DATA_LINKED and name in asked_args and _differs(_plain(asked_args[name]), _plain(value)):
+            differences.append(f"model.network.init_args.{name}: {asked_args[name]!r} vs {value!r}")
+    for name, value in stored.items():
+        if name not in ("network", "_instantiator", "_class_path") and name in asked and _differs(asked[name], value):
+            differences.append(f"model.{name}: {asked[name]!r} vs {value!r}")
+    return differences
 
 
 class SurrogateCLI(LightningCLI):
@@ -48,6 +147,48 @@ class SurrogateCLI(LightningCLI):
             "checkpoint.auto_insert_metric_name": False,
         })
 
+    def parse_arguments(self, parser, args) -> None:
+        # Lightning's own version warns whenever `args` is given while sys.argv is not empty, which
+        # is every run of our entry point (it hands LightningCLI its own argv).
+        check_config_files(list(args))
+        try:
+            self.config = parser.parse_args(args)
+        except ArgumentError as error:
+            raise UserError(" ".join(str(error).split())) from None
+
+    def _parse_ckpt_path(self) -> None:
+        """Read ``--ckpt_path`` safely and reconcile its model with the one the user asked for (see
+        the module docstring); replaces Lightning's silent merge of the checkpoint over ``model:``."""
+        subcommand = self.config.get("subcommand")
+        if not subcommand:
+            return
+        config = self.config[subcommand]
+        asked = _plain(config.get("model")) or {}
+        path = config.get("ckpt_path")
+        if not path:
+            if asked.get("network") is None:
+                raise UserError("model.network: no architecture named (set model.network.class_path to "
+                                "pdesurrogate.models.FNO or pdesurrogate.models.UNet), and no --ckpt_path to take "
+                                "one from")
+            allowed_network(asked["network"].get("class_path"), "model.network.class_path")
+            return
+        stored = dict(read_checkpoint(path)["hyper_parameters"])
+        stored.pop("_instantiator", None)
+        if asked.get("network") is None:
+            network = stored["network"]
+            settings = ", ".join(f"{k}={v}" for k, v in network["init_args"].items() if k not in DATA_LINKED)
+            rank_zero_info(f"model: using the checkpoint's {network['class_path']} ({settings}) and training "
+                           f"settings from {path}")
+            # Every class path in `stored` was checked by read_checkpoint: parsing imports only those.
+            self.config = self.parser.parse_object({subcommand: {"model": stored}}, self.config)
+            return
+        allowed_network(asked["network"].get("class_path"), "model.network.class_path")
+        differences = model_differences(asked, stored)
+        if differences:
+            raise UserError(f"ckpt_path: {path} disagrees with the model you asked for (yours vs the "
+                            f"checkpoint's): {'; '.join(differences)}. Ask for the checkpoint's settings, or "
+                            "name no model (--model.network null) to use them")
+
     def before_predict(self) -> None:
         # `predict` writes its rollouts next to the run's other outputs.
         self.trainer.callbacks.append(RolloutWriter(Path(self.trainer.default_root_dir) / "predictions"))
@@ -55,17 +196,29 @@ class SurrogateCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
-        except ArchitectureError as error:
-            # The architecture names its own argument; say which config key sets it.
-            raise UserError(f"{config_key(error.field)} {error.message}") from error
+        except (ArchitectureError, ValueError) as error:
+            # The architecture names its own argument; say which config key sets it. (jsonargparse
+            # re-raises it as a ValueError of the Optional[Surrogate] union: look down the chain.)
+            cause = error
+            while cause is not None and not isinstance(cause, ArchitectureError):
+                cause = cause.__cause__ or cause.__context__
+            if cause is None:
+                raise
+            raise UserError(f"{config_key(cause.field)} {cause.message}") from error
+        except MisconfigurationException as error:
+            # Lightning's refusal of trainer settings this machine cannot honour (an absent
+            # accelerator, too many devices): the user acts on the trainer section.
+            raise UserError(f"trainer: {' '.join(str(error).split())}") from None
 
 
 def run_lightning(argv: list[str]) -> int:
+    subcommand_kwargs = {"exit_on_error": False}
     SurrogateCLI(
         SurrogateModule,
         PDEDataModule,
         args=argv,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"default_env": False},
+        parser_kwargs={"default_env": False, "exit_on_error": False,
+                       **{name: dict(subcommand_kwargs) for name in LIGHTNING_SUBCOMMANDS}},
     )
     return 0

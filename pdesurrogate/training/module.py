@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import math
+
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities import rank_zero_info
@@ -36,7 +38,8 @@ class SurrogateModule(pl.LightningModule):
 
     Args:
         network: the architecture (its variables/history/future/conditioning are linked from
-            the data by the CLI).
+            the data by the CLI). Required; ``None`` exists for the CLI, where it means "the
+            architecture of the checkpoint given with ``--ckpt_path``".
         loss: ``mse`` or ``relative_l2`` on normalised fields.
         regime: ``one_step`` (teacher forcing), ``unrolled`` (backpropagate through all steps of
             the training window) or ``pushforward`` (the window's first steps without gradient,
@@ -59,7 +62,7 @@ class SurrogateModule(pl.LightningModule):
 
     def __init__(
         self,
-        network: Surrogate,
+        network: Surrogate | None = None,
         loss: Literal["mse", "relative_l2"] = "mse",
         regime: Literal["one_step", "unrolled", "pushforward"] = "one_step",
         pushforward_steps: Literal["fixed", "random"] = "fixed",
@@ -70,6 +73,9 @@ class SurrogateModule(pl.LightningModule):
         final_learning_rate_fraction: float = 1e-2,
     ):
         super().__init__()
+        if network is None:
+            raise UserError("model.network: no architecture named (pdesurrogate.models.FNO or "
+                            "pdesurrogate.models.UNet)")
         # The checkpoint stores how to rebuild the network (its class and init arguments) and
         # Lightning's instantiator for it, never the module itself; the same whether the module was
         # built by the CLI or in Python.
@@ -80,8 +86,16 @@ class SurrogateModule(pl.LightningModule):
                             f"(got {loss!r}, {regime!r})")
         if pushforward_steps not in ("fixed", "random"):
             raise UserError(f"model.pushforward_steps must be 'fixed' or 'random' (got {pushforward_steps!r})")
-        if input_noise < 0:
-            raise UserError(f"model.input_noise must be >= 0 (got {input_noise})")
+        for name, value, accepted, ok in (
+            ("input_noise", input_noise, ">= 0", input_noise >= 0),
+            ("learning_rate", learning_rate, "> 0", learning_rate > 0),
+            ("weight_decay", weight_decay, ">= 0", weight_decay >= 0),
+            ("warmup_steps", warmup_steps, "an integer >= 0", isinstance(warmup_steps, int) and warmup_steps >= 0),
+            ("final_learning_rate_fraction", final_learning_rate_fraction, "in [0, 1]",
+             0 <= final_learning_rate_fraction <= 1),
+        ):
+            if not (ok and math.isfinite(value)):
+                raise UserError(f"model.{name} must be {accepted} (got {value!r})")
         self.network = network
         self.loss_fn, self.regime = LOSSES[loss], REGIMES[regime]
         if regime == "pushforward" and pushforward_steps == "random":
@@ -193,7 +207,13 @@ class SurrogateModule(pl.LightningModule):
     def configure_optimizers(self):
         hp = self.hparams
         optimizer = torch.optim.AdamW(self.parameters(), lr=hp.learning_rate, weight_decay=hp.weight_decay)
-        total = int(self.trainer.estimated_stepping_batches)
+        total = self.trainer.estimated_stepping_batches
+        if not math.isfinite(total):
+            # The cosine decay needs its end: an unbounded run (max_epochs -1 and no max_steps) has none.
+            raise UserError("trainer.max_epochs: the learning-rate schedule decays over the whole run and needs "
+                            f"it bounded: set trainer.max_epochs >= 1 or trainer.max_steps >= 1 "
+                            f"(got max_epochs {self.trainer.max_epochs}, max_steps {self.trainer.max_steps})")
+        total = int(total)
         warmup = min(hp.warmup_steps, max(total - 1, 0))
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine(step, warmup, total, hp.final_learning_rate_fraction)

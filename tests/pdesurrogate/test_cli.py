@@ -83,6 +83,7 @@ def test_fit_from_a_shipped_small_config_then_test_end_to_end(name, ns_dataset, 
     assert len(errors) == 2 and all(0 < e < 2 for e in errors)
 
     test_args = ["test", *config, "--data.root", str(root), "--data.rollout_steps", "3", *QUIET,
+                 "--model.network.init_args.hidden_channels", "8", "--model.network.init_args.modes", "4",
                  "--trainer.logger", "false", "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt")]
     assert main(test_args) == 0
     assert main(["predict", *test_args[1:], "--trainer.default_root_dir", str(tmp_path)]) == 0
