@@ -8,11 +8,15 @@ A user mistake is reported as one ``error:`` line naming the field, never as a t
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
 from .commands import LIGHTNING_SUBCOMMANDS, SUBCOMMANDS
 from .errors import USER_ERRORS, UserError  # noqa: F401  (UserError: the historical import path)
+
+
+USER_ERRNOS = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +40,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(importlib.import_module(SUBCOMMANDS[args.command][0]).run(args) or 0)
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        # What the user fixes on their side (a path, permissions, disk space), named by its path;
+        # every other OSError is a bug and keeps its traceback.
+        if not isinstance(error, (PermissionError, IsADirectoryError, NotADirectoryError)) \
+                and error.errno not in USER_ERRNOS:
+            raise
+        print(f"error: {error.filename or 'a file'}: {error.strerror or error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -24,7 +24,9 @@ import yaml
 
 from ..errors import ParameterError
 from ..grid import PeriodicGrid
+from ..paths import readable_file
 from .builders import BUILDERS, VISCOSITY, EquationBuilder, SampledParameter, Section, Setting
+from .memory import check_memory
 
 COMMON_KEYS = (
     "equation", "solver", "scheme", "domain_length", "sim_resolution", "saved_resolution", "dtype",
@@ -445,10 +447,12 @@ def parse_config(text: str, source: str = "config") -> DatasetConfig:
 
 
 def load_config(path: str | Path) -> DatasetConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file {path} does not exist")
-    return parse_config(path.read_text(), source=str(path))
+    path = readable_file(path, "CONFIG", "configs/data/ns_ood_small.yaml")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"CONFIG: {path} is not a UTF-8 text file ({error.reason} at byte {error.start})") from None
+    return parse_config(text, source=str(path))
 
 
 def _check_buildable(config: DatasetConfig) -> None:
@@ -465,6 +469,10 @@ def _check_buildable(config: DatasetConfig) -> None:
             batch = max(len(e) for e in extremes)
             values = {VISCOSITY.name: split.viscosity_extremes()}
             values.update({name: law.extremes() for name, (_, law) in config.sampled.items()})
+            try:
+                check_memory(config, batch, grid.device, "check the config")
+            except ParameterError as error:
+                raise ConfigError(str(error)) from None
             parameters = {
                 name: torch.tensor([v[i % len(v)] for i in range(batch)], dtype=grid.dtype)
                 for name, v in values.items()

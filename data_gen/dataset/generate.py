@@ -19,9 +19,11 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ParameterError
+from ..paths import writable_directory
 from .config import DatasetConfig, load_config
 from .layout import shard_layout
 from .manifest import DatasetDirectory, now
+from .memory import check_memory
 from .plan import Shard, dataset_shards, sample_parameters, sample_seeds
 from .resolution import ShellFractionSummary, under_resolved_message
 from .simulate import simulate_batch
@@ -198,6 +200,7 @@ def generate(
     torchrun starts on this node, so that co-located ranks do not oversubscribe the cores).
     """
     started = time.perf_counter()
+    writable_directory(out, "--out")
     if not isinstance(config, DatasetConfig):
         config = load_config(config)
     worker = resolve_worker(shard, environ)
@@ -209,6 +212,8 @@ def generate(
     if threads is None:
         local_ranks = _env_int(environ, "LOCAL_WORLD_SIZE") if "LOCAL_WORLD_SIZE" in environ else 1
         threads = max(1, previous_threads // max(1, local_ranks))
+    # Shards are simulated in batches of at most batch_size samples, never across shards.
+    check_memory(config, min(config.batch_size, config.samples_per_shard), torch_device, "simulate one batch")
     torch.set_num_threads(threads)
     try:
         return _generate(config, out, worker, torch_device, overwrite, progress, started)

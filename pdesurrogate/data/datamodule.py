@@ -69,6 +69,10 @@ class PDEDataModule(pl.LightningDataModule):
             value = getattr(self.hparams, name)
             if not (isinstance(value, int) and value >= 1):
                 raise UserError(f"data.{name} must be an integer >= 1 (got {value!r})")
+        if not (isinstance(num_workers, int) and num_workers >= 0):
+            raise UserError(f"data.num_workers must be an integer >= 0 (0: load in the main process; got {num_workers!r})")
+        if eval_batch_size is not None and not (isinstance(eval_batch_size, int) and eval_batch_size >= 1):
+            raise UserError(f"data.eval_batch_size must be an integer >= 1 or null (got {eval_batch_size!r})")
         self.root = Path(root)
         self.variables, self.conditioning = list(variables), list(conditioning)
         self.history, self.future = history, future
@@ -139,11 +143,12 @@ class PDEDataModule(pl.LightningDataModule):
         hp = self.hparams
         size = hp.eval_batch_size or hp.batch_size
         loaders = []
+        field = {"validate": "val_split", "test": "test_splits", "predict": "predict_split"}[stage]
         for split, kind in self.evaluation_loaders(stage):
             if kind == "rollout":
-                loaders.append(self._loader(self.windows(split, hp.rollout_steps, first_only=True), size))
+                loaders.append(self._loader(self.windows(split, hp.rollout_steps, first_only=True, field=field), size))
             else:
-                loaders.append(self._loader(self.windows(split, 1), size))
+                loaders.append(self._loader(self.windows(split, 1, field=field), size))
         return loaders
 
     def train_dataloader(self) -> DataLoader:

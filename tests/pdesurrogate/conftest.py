@@ -88,3 +88,10 @@ def ns_dataset_32(tmp_path_factory) -> Path:
 def multi_dataset(tmp_path_factory) -> Path:
     """Rotating shallow water: height, u, v and vorticity."""
     return generate(SHALLOW_WATER, tmp_path_factory.mktemp("swe"))
+
+
+@pytest.fixture(autouse=True)
+def run_in_a_temporary_folder(tmp_path, monkeypatch):
+    """Lightning writes what a command names relative to the working directory (config.yaml of a
+    `test` without default_root_dir, lightning_logs/): never into the checkout."""
+    monkeypatch.chdir(tmp_path)

@@ -1,0 +1,35 @@
+"""Paths a user names on the command line: checked before any work, each failure one line naming the option."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ParameterError
+
+
+def writable_directory(path: str | Path, option: str = "--out") -> Path:
+    """``path`` if it is, or can be created as, a directory this process may write into."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"{option}: {path} is a file, not a directory")
+    existing = path
+    while not existing.exists():  # the nearest ancestor that exists decides whether we can create it
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ParameterError(f"{option}: {path} cannot be created: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option}: {path} is not writable (no permission to write in {existing}, "
+                             "or a read-only file system)")
+    return path
+
+
+def readable_file(path: str | Path, option: str, example: str = "") -> Path:
+    """``path`` if it is a file; a directory or a missing path is named as such."""
+    path = Path(path)
+    hint = f" (e.g. {example})" if example else ""
+    if path.is_dir():
+        raise ParameterError(f"{option}: {path} is a directory, not a file{hint}")
+    if not path.is_file():
+        raise ParameterError(f"{option}: {path} does not exist{hint}")
+    return path
