@@ -1,0 +1,43 @@
+"""Evaluation of surrogate rollouts: per-frame error metrics, spectral errors and invariant drift."""
+
+from .metrics import (
+    DEFAULT_BANDS,
+    FRAME_METRICS,
+    correlation_time,
+    enstrophy,
+    isotropic_spectrum,
+    max_error,
+    mean_error,
+    navier_stokes_energy,
+    nrmse,
+    pearson_correlation,
+    potential_enstrophy,
+    relative_drift,
+    relative_l2,
+    rmse,
+    shallow_water_energy,
+    spectral_band_errors,
+    spectrum_log_ratio,
+    vrmse,
+)
+
+__all__ = [
+    "DEFAULT_BANDS",
+    "FRAME_METRICS",
+    "correlation_time",
+    "enstrophy",
+    "isotropic_spectrum",
+    "max_error",
+    "mean_error",
+    "navier_stokes_energy",
+    "nrmse",
+    "pearson_correlation",
+    "potential_enstrophy",
+    "relative_drift",
+    "relative_l2",
+    "rmse",
+    "shallow_water_energy",
+    "spectral_band_errors",
+    "spectrum_log_ratio",
+    "vrmse",
+]

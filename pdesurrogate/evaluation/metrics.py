@@ -1,0 +1,282 @@
+"""Error metrics for surrogate rollouts, per sample and frame.
+
+Every input is one variable in physical units, shaped ``(..., y, x)`` on a periodic square grid
+(typically ``(sample, time, y, x)``). Only the last two axes are reduced, so a per-frame metric
+returns the leading shape ``(...)``. Everything is computed and returned in float64: errors of a
+good surrogate are small differences of large fields, and float32 would round them away.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from data_gen.grid import PeriodicGrid, rfft_weights
+from data_gen.spectral import isotropic_spectrum, velocity_symbols
+
+GRID = (-2, -1)
+
+# Radial-wavenumber bands as fractions (lower, upper] of the Nyquist wavenumber k_N = N/2:
+# low 0 < |k| ≤ k_N/4, mid k_N/4 < |k| ≤ k_N/2, high |k| > k_N/2 (the corners |k| > k_N included).
+DEFAULT_BANDS: dict[str, tuple[float, float]] = {
+    "low": (0.0, 0.25),
+    "mid": (0.25, 0.5),
+    "high": (0.5, math.inf),
+}
+
+
+def _pair(prediction: torch.Tensor, truth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if prediction.shape != truth.shape:
+        raise ValueError(
+            f"prediction and truth must have the same shape, got {tuple(prediction.shape)} "
+            f"and {tuple(truth.shape)}"
+        )
+    if prediction.ndim < 2:
+        raise ValueError(f"fields must be shaped (..., y, x), got shape {tuple(prediction.shape)}")
+    return prediction.to(torch.float64), truth.to(torch.float64)
+
+
+def _square(field: torch.Tensor, name: str) -> int:
+    if field.ndim < 2 or field.shape[-1] != field.shape[-2]:
+        raise ValueError(f"{name} must be shaped (..., n, n) on a square grid, got {tuple(field.shape)}")
+    return field.shape[-1]
+
+
+def _check_bands(bands: dict[str, tuple[float, float]]) -> None:
+    for name, (lower, upper) in bands.items():
+        if not 0 <= lower < upper:
+            raise ValueError(f"band '{name}' must satisfy 0 <= lower < upper, got ({lower}, {upper})")
+
+
+# --- pointwise errors ------------------------------------------------------------------------------
+
+
+def relative_l2(prediction: torch.Tensor, truth: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """``‖p − t‖₂ / (‖t‖₂ + eps)`` over the grid of each frame (the FNO papers' metric)."""
+    p, t = _pair(prediction, truth)
+    return torch.linalg.vector_norm(p - t, dim=GRID) / (torch.linalg.vector_norm(t, dim=GRID) + eps)
+
+
+def rmse(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """``sqrt(mean_xy (p − t)²)``."""
+    p, t = _pair(prediction, truth)
+    return (p - t).square().mean(dim=GRID).sqrt()
+
+
+def nrmse(prediction: torch.Tensor, truth: torch.Tensor, scale: float) -> torch.Tensor:
+    """``rmse(p, t) / scale`` with a fixed ``scale > 0`` per variable.
+
+    The caller passes the training split's standard deviation of the variable (``stats.json``):
+    a fixed scale, unlike ``‖t‖``, does not inflate the error of a field that decays towards zero.
+    """
+    scale = float(scale)
+    if not (scale > 0 and math.isfinite(scale)):
+        raise ValueError(f"scale must be a finite number > 0, got {scale}")
+    return rmse(prediction, truth) / scale
+
+
+def vrmse(prediction: torch.Tensor, truth: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """``sqrt(mean_xy (p − t)² / (var_xy(t) + eps))``, with the population variance of each frame.
+
+    Predicting each frame's spatial mean scores exactly 1 (when ``eps = 0``), so values above 1 are
+    worse than that trivial guess. A constant truth frame scores ``sqrt(mse / eps)``.
+    """
+    p, t = _pair(prediction, truth)
+    mse = (p - t).square().mean(dim=GRID)
+    variance = (t - t.mean(dim=GRID, keepdim=True)).square().mean(dim=GRID)
+    return (mse / (variance + eps)).sqrt()
+
+
+def max_error(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """``max_xy |p − t|``."""
+    p, t = _pair(prediction, truth)
+    return (p - t).abs().amax(dim=GRID)
+
+
+# --- spectral errors -------------------------------------------------------------------------------
+
+
+def spectral_band_errors(
+    prediction: torch.Tensor, truth: torch.Tensor, bands: dict[str, tuple[float, float]] = DEFAULT_BANDS
+) -> dict[str, torch.Tensor]:
+    """RMSE of ``e = p − t`` restricted to radial-wavenumber bands of the whole 2-D spectrum.
+
+    With ``ê = fft2(e) / N²`` (so that ``e = Σ_k ê_k exp(2πi k·x/L)``) and integer wavenumbers
+    ``k = (kx, ky)``, ``kx, ky ∈ [−N/2, N/2)`` (cycles per domain), ``|k| = sqrt(kx² + ky²)``:
+
+        band error = sqrt( Σ_{a·k_N < |k| ≤ b·k_N} |ê_k|² ),   k_N = N/2,
+
+    for each band ``name: (a, b)`` (default :data:`DEFAULT_BANDS`). By Parseval,
+    ``Σ_band error² + |ê_0|² = mean_xy e²`` whenever the bands partition ``(0, ∞)``, as the default
+    ones do; ``ê_0`` is the error of the spatial mean. All four quadrants of the spectrum count.
+    Returns ``{name: tensor (...)}``.
+    """
+    _check_bands(bands)
+    p, t = _pair(prediction, truth)
+    n = _square(p, "prediction")
+    # The full fft2 rather than rfft2: every k appears once, so no column needs doubling.
+    power = torch.fft.fft2(p - t, norm="forward").abs().square()
+    k = torch.fft.fftfreq(n, d=1.0 / n, dtype=torch.float64, device=p.device)
+    radius_squared = k.reshape(-1, 1) ** 2 + k.reshape(1, -1) ** 2
+    nyquist = n / 2
+    errors = {}
+    for name, (lower, upper) in bands.items():
+        # Compare squares: |k|² is an exact integer, so modes on a band edge are binned exactly.
+        inside = (radius_squared > (lower * nyquist) ** 2) & (radius_squared <= (upper * nyquist) ** 2)
+        errors[name] = (power * inside).sum(dim=GRID).sqrt()
+    return errors
+
+
+def mean_error(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """``|mean_xy (p − t)|``: the k = 0 part that :func:`spectral_band_errors` leaves out."""
+    p, t = _pair(prediction, truth)
+    return (p - t).mean(dim=GRID).abs()
+
+
+def spectrum_log_ratio(
+    prediction: torch.Tensor, truth: torch.Tensor, bands: dict[str, tuple[float, float]] = DEFAULT_BANDS
+) -> dict[str, torch.Tensor]:
+    """``log(E_p,band / E_t,band)`` per band, ``E_band = Σ_{a·k_N < k ≤ b·k_N} E(k)``.
+
+    ``E(k)`` is :func:`data_gen.spectral.isotropic_spectrum`'s shell spectrum (shell ``k`` holds
+    ``k − ½ < |k| ≤ k + ½``; corners beyond ``N/2`` are in the last shell), so the band edges
+    apply to integer shell wavenumbers. 0 when the spectra agree; ``log 4`` when the prediction
+    has twice the amplitude; negative when the prediction is too smooth. A band without energy in
+    the truth gives ``inf`` (``nan`` if the prediction has none either).
+    """
+    _check_bands(bands)
+    p, t = _pair(prediction, truth)
+    n = _square(p, "prediction")
+    shells, predicted = isotropic_spectrum(p)
+    _, true = isotropic_spectrum(t)
+    shells = shells.to(torch.float64)
+    nyquist = n / 2
+    ratios = {}
+    for name, (lower, upper) in bands.items():
+        inside = ((shells > lower * nyquist) & (shells <= upper * nyquist)).to(torch.float64)
+        ratios[name] = torch.log((predicted * inside).sum(-1) / (true * inside).sum(-1))
+    return ratios
+
+
+# --- correlation -----------------------------------------------------------------------------------
+
+
+def pearson_correlation(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """``Σ p' t' / sqrt(Σ p'² Σ t'²)`` over the grid, ``p' = p − mean_xy p`` (likewise ``t'``).
+
+    ``nan`` for a spatially constant frame, whose correlation is undefined.
+    """
+    p, t = _pair(prediction, truth)
+    p = p - p.mean(dim=GRID, keepdim=True)
+    t = t - t.mean(dim=GRID, keepdim=True)
+    return (p * t).sum(dim=GRID) / ((p.square().sum(dim=GRID) * t.square().sum(dim=GRID)).sqrt())
+
+
+def correlation_time(correlation: torch.Tensor, times: torch.Tensor, threshold: float) -> torch.Tensor:
+    """The first time at which the correlation falls strictly below ``threshold``.
+
+    ``correlation`` is ``(..., time)`` (e.g. from :func:`pearson_correlation`), ``times`` the
+    ``(time,)`` physical times of those frames. Returns ``(...)``: ``times[j]`` for the first
+    ``j`` with ``correlation[..., j] < threshold``, ``inf`` if that never happens within the
+    horizon (a lower bound, not a measurement). ``nan`` correlations never count as a crossing.
+    """
+    times = torch.as_tensor(times, dtype=torch.float64, device=correlation.device)
+    if times.ndim != 1 or correlation.ndim < 1 or correlation.shape[-1] != times.shape[0]:
+        raise ValueError(
+            f"correlation must be (..., time) and times (time,), got {tuple(correlation.shape)} "
+            f"and {tuple(times.shape)}"
+        )
+    below = correlation < threshold
+    # argmax returns the first True; rows without one are sent to inf below.
+    first = below.to(torch.uint8).argmax(dim=-1)
+    return torch.where(below.any(dim=-1), times[first], torch.full_like(times[first], math.inf))
+
+
+# --- invariants ------------------------------------------------------------------------------------
+
+
+def navier_stokes_energy(vorticity: torch.Tensor, domain_length: float) -> torch.Tensor:
+    """Kinetic energy per unit area ``½ mean_xy |u|²`` of 2-D incompressible flow.
+
+    ``u = (∂ψ/∂y, −∂ψ/∂x)`` with ``∇²ψ = −ω`` on the periodic square of side ``domain_length``
+    (the solvers' convention, :func:`data_gen.spectral.velocity_symbols`); the mean of ``ω``
+    carries no velocity and is ignored. Summed in Fourier space by Parseval, so exact for the
+    band-limited field the grid represents: ``½ Σ_k |ω̂_k|² / |2πk/L|²``.
+    """
+    n = _square(vorticity, "vorticity")
+    grid = PeriodicGrid(n, float(domain_length), device=vorticity.device)
+    coeffs = torch.fft.rfft2(vorticity.to(torch.float64), norm="forward")
+    velocity = velocity_symbols(grid) * coeffs.unsqueeze(-3)  # (..., 2, n, n//2+1): û, v̂
+    # rfft2 stores one of each ±kx pair; the weights count the other half of the spectrum.
+    power = velocity.abs().square().sum(-3) * rfft_weights(n, torch.float64, vorticity.device)
+    return 0.5 * power.sum(dim=GRID)
+
+
+def enstrophy(vorticity: torch.Tensor) -> torch.Tensor:
+    """``½ mean_xy ω²``."""
+    return 0.5 * vorticity.to(torch.float64).square().mean(dim=GRID)
+
+
+def shallow_water_energy(height: torch.Tensor, u: torch.Tensor, v: torch.Tensor, gravity: float) -> torch.Tensor:
+    """``mean_xy (½ h (u² + v²) + ½ g h²)`` per unit area, from the saved cell-centred fields.
+
+    Not the solver's own ``ShallowWater.energy``: that one reads the staggered solver state
+    and subtracts the mean depth, whereas a surrogate predicts the collocated output variables.
+    """
+    h, u = _pair(height, u)
+    _, v = _pair(height, v)
+    return (0.5 * h * (u.square() + v.square()) + 0.5 * gravity * h.square()).mean(dim=GRID)
+
+
+def potential_enstrophy(height: torch.Tensor, vorticity: torch.Tensor, coriolis: float | torch.Tensor) -> torch.Tensor:
+    """``mean_xy ½ (ζ + f)² / h`` per unit area (``= ½ h q²`` with potential vorticity ``q``).
+
+    ``coriolis`` is a number or a tensor broadcastable against the fields (per sample:
+    ``(sample, 1, 1, 1)``).
+    """
+    h, zeta = _pair(height, vorticity)
+    f = torch.as_tensor(coriolis, dtype=torch.float64, device=h.device)
+    return (0.5 * (zeta + f).square() / h).mean(dim=GRID)
+
+
+def relative_drift(predicted_quantity: torch.Tensor, true_quantity: torch.Tensor) -> torch.Tensor:
+    """``(Q_p − Q_t) / |Q_t|``: signed, so a surrogate that loses energy shows a negative drift."""
+    if predicted_quantity.shape != true_quantity.shape:
+        raise ValueError(
+            f"predicted and true quantities must have the same shape, got {tuple(predicted_quantity.shape)} "
+            f"and {tuple(true_quantity.shape)}"
+        )
+    q_p, q_t = predicted_quantity.to(torch.float64), true_quantity.to(torch.float64)
+    return (q_p - q_t) / q_t.abs()
+
+
+# Per-frame metrics by the names they carry in result tables. nrmse is absent: it needs a scale.
+FRAME_METRICS = {
+    "rel_l2": relative_l2,
+    "rmse": rmse,
+    "vrmse": vrmse,
+    "max_error": max_error,
+    "correlation": pearson_correlation,
+}
+
+__all__ = [
+    "DEFAULT_BANDS",
+    "FRAME_METRICS",
+    "correlation_time",
+    "enstrophy",
+    "isotropic_spectrum",
+    "max_error",
+    "mean_error",
+    "navier_stokes_energy",
+    "nrmse",
+    "pearson_correlation",
+    "potential_enstrophy",
+    "relative_drift",
+    "relative_l2",
+    "rmse",
+    "shallow_water_energy",
+    "spectral_band_errors",
+    "spectrum_log_ratio",
+    "vrmse",
+]
