@@ -147,8 +147,9 @@ class DatasetReader:
             check_shard(path, sha256, self.root, field)
             with self._open(path, field) as nc:
                 fields = tuple(v for v, var in nc.variables.items() if var.dimensions == FIELD_DIMS)
-                per_sample = {v: np.asarray(var[:], dtype=np.float64) for v, var in nc.variables.items()
-                              if var.dimensions == ("sample",) and v != "sample"}
+                # Seeds are 63-bit integers: a float64 would round them.
+                per_sample = {v: np.asarray(var[:], dtype=np.int64 if var.dtype.kind in "iu" else np.float64)
+                              for v, var in nc.variables.items() if var.dimensions == ("sample",) and v != "sample"}
                 layouts.add((nc.dimensions["time"].size, nc.dimensions["y"].size, nc.dimensions["x"].size, fields))
                 shards.append(ShardFile(path, nc.dimensions["sample"].size))
             for key, values in per_sample.items():

@@ -147,3 +147,21 @@ def _check_size(checkpoint: dict, network: dict, path: Path, field: str) -> None
         raise UserError(f"{field}: {path}: the state_dict holds {stored:,} network values but its "
                         f"hyper-parameters describe a {network['class_path'].rpartition('.')[2]} of {expected:,}; "
                         "the checkpoint is inconsistent")
+
+
+def load_surrogate(path: str | Path, field: str = "checkpoint"):
+    """The :class:`~pdesurrogate.training.SurrogateModule` stored at ``path``, in eval mode on the CPU
+    (move it with ``.to(device)``), read through :func:`read_checkpoint`."""
+    from .module import SurrogateModule  # the module imports the models; keep this file's import light
+
+    checkpoint = read_checkpoint(path, field)
+    settings = {k: v for k, v in checkpoint["hyper_parameters"].items()
+                if k not in ("network", "_instantiator", "_class_path")}
+    network = checkpoint["hyper_parameters"]["network"]
+    try:
+        module = SurrogateModule(build_network(network["class_path"], network["init_args"]), **settings)
+        module.load_state_dict(checkpoint["state_dict"])
+    except (TypeError, RuntimeError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise UserError(f"{field}: {path} does not load into a SurrogateModule ({first})") from None
+    return module.eval()

@@ -1,0 +1,124 @@
+"""The scoring window, baselines, result rows and predictions file (the evaluation contract)."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+from torch import nn
+
+from pdesurrogate.data import DatasetReader
+from pdesurrogate.errors import UserError
+from pdesurrogate.evaluation.evaluate import evaluate_split, write_results
+from pdesurrogate.evaluation.scoring import RESULT_COLUMNS, ScoringWindow, persistence
+from pdesurrogate.models import Surrogate
+from pdesurrogate.training import SurrogateModule
+
+
+class CopyLast(Surrogate):
+    """Predicts its last input frame: exactly the persistence baseline, if the plumbing is right."""
+
+    def __init__(self, variables, history, future=1, conditioning=()):
+        super().__init__(variables, history, future, conditioning)
+        self.unused = nn.Parameter(torch.zeros(()))  # a device to run on
+
+    def forward_channels(self, x, embedding):
+        last = x[:, -len(self.variables):]
+        return last.repeat(1, self.future, 1, 1)
+
+
+def copy_last_module(reader: DatasetReader, variables, history: int, future: int = 1) -> SurrogateModule:
+    module = SurrogateModule(CopyLast(variables, history, future))
+    module.normaliser.set_statistics(reader.stats(), variables)  # stats of the train split, not the test split
+    return module.eval()
+
+
+def frames_scored(rows, model):
+    return sorted({(r[5], r[6]) for r in rows if r[0] == model})
+
+
+def test_models_with_different_histories_are_scored_on_the_same_frames(ns_dataset):
+    reader = DatasetReader(ns_dataset)
+    times = xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc")["time"].values
+    window = ScoringWindow(score_from=3, horizon=4)
+    short = evaluate_split(copy_last_module(reader, ["vorticity"], 1), reader, "test_ood", window, "h1")
+    long = evaluate_split(copy_last_module(reader, ["vorticity"], 3, future=2), reader, "test_ood", window, "h3")
+    expected = [(step + 1, float(times[3 + step])) for step in range(4)]  # frames 3…6, never the context 0…2
+    assert frames_scored(short, "h1") == frames_scored(long, "h3") == frames_scored(short, "persistence") == expected
+
+
+def test_the_test_split_is_fed_in_physical_units_and_matches_persistence(ns_dataset):
+    # A model that copies its input reproduces persistence only if it normalises with its own
+    # statistics and its output is denormalised before scoring.
+    reader = DatasetReader(ns_dataset)
+    module = copy_last_module(reader, ["vorticity"], 2)
+    mean, std = reader.stats()["vorticity"]
+    assert abs(mean) > 0 and std != 1  # otherwise the test could not tell
+    rows = evaluate_split(module, reader, "test_id", ScoringWindow(2, 5), "copy")
+    values = {(r[0], r[3], r[5], r[8]): r[9] for r in rows}
+    model_rows = [k for k in values if k[0] == "copy"]
+    assert model_rows
+    for key in model_rows:
+        assert values[key] == pytest.approx(values[("persistence", *key[1:])], rel=1e-5, abs=1e-6)
+    # And persistence is no free lunch on these flows: its error grows with the step.
+    assert values[("persistence", 0, 5, "rel_l2")] > values[("persistence", 0, 1, "rel_l2")] > 0
+
+
+def test_result_rows_and_predictions_file_follow_the_contract(ns_dataset, tmp_path):
+    reader = DatasetReader(ns_dataset)
+    window = ScoringWindow(2, 3)
+    path = tmp_path / "run" / "predictions" / "test_ood.nc"
+    rows = evaluate_split(copy_last_module(reader, ["vorticity"], 2), reader, "test_ood", window, "copy", seed=7,
+                          predictions=path, checkpoint="none.ckpt")
+    results = write_results(tmp_path / "run" / "results.csv", rows)
+    with results.open() as handle:
+        table = list(csv.reader(handle))
+    assert tuple(table[0]) == RESULT_COLUMNS
+    assert {r[0] for r in table[1:]} == {"copy", "persistence", "training_mean"}
+    metrics = {r[8] for r in table[1:]}
+    assert {"rel_l2", "rmse", "nrmse", "vrmse", "max_error", "correlation", "band_low", "band_mid", "band_high"} <= metrics
+    # 2 samples × 3 frames × 1 variable per metric and model
+    assert sum(1 for r in table[1:] if r[0] == "copy" and r[8] == "rmse") == 6
+
+    source = xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc")
+    with xr.open_dataset(path) as written:
+        assert written["vorticity"].dims == ("sample", "time", "y", "x")
+        assert written["vorticity"].attrs["units"] == source["vorticity"].attrs["units"]
+        np.testing.assert_array_equal(written["sample"], [0, 1])
+        np.testing.assert_allclose(written["time"], source["time"][2:5])
+        np.testing.assert_allclose(written["viscosity"], source["viscosity"])
+        np.testing.assert_array_equal(written["seed"], source["seed"])
+        assert written.attrs["score_from"] == 2 and written.attrs["horizon"] == 3
+        assert written.attrs["model"] == "copy" and written.attrs["checkpoint"] == "none.ckpt"
+        # persistence: every scored frame is frame score_from − 1 of the truth
+        np.testing.assert_allclose(written["vorticity"][:, -1], source["vorticity"][:, 1], rtol=1e-5, atol=1e-6)
+
+
+def test_windows_a_model_or_the_data_cannot_fill_are_refused(ns_dataset):
+    reader = DatasetReader(ns_dataset)
+    module = copy_last_module(reader, ["vorticity"], 3)
+    with pytest.raises(UserError, match=r"score_from = 2 is below the history 3 of m"):
+        evaluate_split(module, reader, "test_ood", ScoringWindow(2, 3), "m")
+    with pytest.raises(UserError, match=r"horizon: score_from 3 \+ horizon 8 needs 11 frames; split 'test_ood' has 10"):
+        evaluate_split(module, reader, "test_ood", ScoringWindow(3, 8), "m")
+
+
+def test_a_diverged_rollout_is_reported_not_dropped(ns_dataset):
+    class Diverging(CopyLast):
+        def forward_channels(self, x, embedding):
+            return super().forward_channels(x, embedding) * float("nan")
+
+    reader = DatasetReader(ns_dataset)
+    module = SurrogateModule(Diverging(["vorticity"], 1)).eval()
+    module.normaliser.set_statistics(reader.stats(), ["vorticity"])
+    rows = evaluate_split(module, reader, "test_ood", ScoringWindow(1, 2), "broken", baselines=False)
+    assert rows and all(np.isnan(r[9]) for r in rows if r[8] == "rmse")
+
+
+def test_persistence_repeats_the_last_context_frame():
+    fields = torch.arange(5.0)[None, :, None, None, None].expand(2, 5, 1, 4, 4)
+    guess = persistence(fields, ScoringWindow(3, 2))
+    assert guess.shape == (2, 2, 1, 4, 4) and torch.all(guess == 2.0)
