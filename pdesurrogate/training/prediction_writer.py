@@ -1,4 +1,4 @@
-"""Writes the rollouts of ``pdesurrogate predict`` to netCDF, beside the true trajectories."""
+"""Writes the rollouts of ``pdesurrogate predict`` as the evaluation contract's predictions file."""
 
 from __future__ import annotations
 
@@ -6,35 +6,43 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import xarray as xr
 from lightning.pytorch.callbacks import BasePredictionWriter
+from lightning.pytorch.utilities import rank_zero_info
+
+from ..evaluation.predictions import write_predictions
+from ..evaluation.scoring import ScoringWindow
 
 
 class RolloutWriter(BasePredictionWriter):
-    """After prediction, ``<output_dir>/predictions[-rankN].nc`` holds, per variable, the predicted
-    ``<variable>`` and true ``<variable>_true`` fields ``(sample, time, y, x)`` in physical units,
-    and the per-sample conditioning parameters (``time`` counts model output frames)."""
+    """After prediction, ``<output_dir>/<split>.nc`` (``<split>-rankN.nc`` per rank of a multi-process
+    run) holds the predicted fields of each sample of the predict split, in physical units, at the
+    dataset's physical times, with the sample's index in the split and its per-sample parameters
+    (see :mod:`pdesurrogate.evaluation.predictions`). ``predict`` rolls out from ``t = 0``, so its
+    window is ``score_from = history`` and ``horizon = future · rollout_steps``."""
 
     def __init__(self, output_dir: str | Path):
         super().__init__(write_interval="epoch")
         self.output_dir = Path(output_dir)
 
     def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices) -> None:
-        if predictions and isinstance(predictions[0], list):  # several dataloaders
+        if predictions and isinstance(predictions[0], list):  # nested per dataloader
             predictions = [p for loader in predictions for p in loader]
+        while batch_indices and isinstance(batch_indices[0], list) and batch_indices[0] \
+                and isinstance(batch_indices[0][0], list):  # likewise, even with one dataloader
+            batch_indices = [b for loader in batch_indices for b in loader]
         if not predictions:
             return
-        joined = {key: torch.cat([p[key] for p in predictions]).float().cpu().numpy() for key in predictions[0]}
+        datamodule = trainer.datamodule
+        if datamodule.hparams.time_stride != 1:
+            raise NotImplementedError("predict writes saved frames; time_stride > 1 is not supported yet")
+        prediction = torch.cat([p["prediction"] for p in predictions]).float().cpu().numpy()
+        # first-window datasets: the dataset index of an item is its sample's index in the split
+        samples = np.concatenate([np.asarray(b, dtype=np.int64) for b in batch_indices])
         network = pl_module.network
-        fields = {}
-        for c, name in enumerate(network.variables):
-            fields[name] = (("sample", "time", "y", "x"), joined["prediction"][:, :, c])
-            fields[f"{name}_true"] = (("sample", "time", "y", "x"), joined["target"][:, :, c])
-        for p, name in enumerate(network.conditioning):
-            fields[name] = (("sample",), joined["parameters"][:, p])
-        dataset = xr.Dataset(fields, coords={"time": np.arange(1, joined["prediction"].shape[1] + 1)},
-                             attrs={"Conventions": "CF-1.10", "title": "surrogate rollouts",
-                                    "model": type(network).__name__, "history_frames": network.history})
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        split_name = datamodule.hparams.predict_split
+        window = ScoringWindow(network.history, prediction.shape[1])
         suffix = f"-rank{trainer.global_rank}" if trainer.world_size > 1 else ""
-        dataset.to_netcdf(self.output_dir / f"predictions{suffix}.nc")
+        path = write_predictions(self.output_dir / f"{split_name}{suffix}.nc", prediction,
+                                 datamodule.reader.split(split_name), samples, network.variables, window,
+                                 type(network).__name__, str(trainer.ckpt_path or ""))
+        rank_zero_info(f"predict: wrote {len(samples)} rollouts of split {split_name!r} to {path}")
