@@ -34,6 +34,9 @@ class PDEDataModule(pl.LightningDataModule):
         future: frames predicted per model step ``m``.
         unroll_steps: model steps per training window (``> 1`` for unrolled/pushforward training).
         rollout_steps: evaluation rollout horizon, in model steps.
+        score_from: the first scored saved frame of evaluation rollouts (default: ``history``). The
+            model receives its ``history`` true frames before it; set the same value for models of
+            different histories to score them on the same frames.
         time_stride: saved frames between consecutive model frames.
         window_stride: saved frames between the starts of consecutive training windows.
         conditioning: per-sample parameters handed to the model (``viscosity``, …).
@@ -51,6 +54,7 @@ class PDEDataModule(pl.LightningDataModule):
         future: int = 1,
         unroll_steps: int = 1,
         rollout_steps: int = 8,
+        score_from: int | None = None,
         time_stride: int = 1,
         window_stride: int = 1,
         conditioning: list[str] = [],
@@ -69,6 +73,11 @@ class PDEDataModule(pl.LightningDataModule):
             value = getattr(self.hparams, name)
             if not (isinstance(value, int) and value >= 1):
                 raise UserError(f"data.{name} must be an integer >= 1 (got {value!r})")
+        context = history * time_stride  # saved frames the model's history spans
+        if score_from is not None and not (isinstance(score_from, int) and score_from >= context):
+            raise UserError(f"data.score_from must be an integer >= {context} (data.history × data.time_stride): the "
+                            f"model needs {history} true frames before the first scored one (got {score_from!r})")
+        self.score_from = context if score_from is None else score_from
         if not (isinstance(num_workers, int) and num_workers >= 0):
             raise UserError(f"data.num_workers must be an integer >= 0 (0: load in the main process; got {num_workers!r})")
         if eval_batch_size is not None and not (isinstance(eval_batch_size, int) and eval_batch_size >= 1):
@@ -103,8 +112,9 @@ class PDEDataModule(pl.LightningDataModule):
         if self.resolution is not None and ny != self.resolution:
             raise UserError(f"data.root: split {split.name!r} of {self.root} has resolution {ny}, but the "
                             f"train split has {self.resolution}")
-        for field, steps in (("unroll_steps", hp.unroll_steps), ("rollout_steps", hp.rollout_steps)):
-            needed = (hp.history + hp.future * steps - 1) * hp.time_stride + 1
+        for field, steps, first in (("unroll_steps", hp.unroll_steps, 0),
+                                    ("rollout_steps", hp.rollout_steps, self.score_from - hp.history * hp.time_stride)):
+            needed = first + (hp.history + hp.future * steps - 1) * hp.time_stride + 1
             if needed > split.frames:
                 raise UserError(f"data.{field}: history {hp.history} + future {hp.future} × {steps} steps at "
                                 f"time_stride {hp.time_stride} needs {needed} frames; split {split.name!r} "
@@ -125,7 +135,8 @@ class PDEDataModule(pl.LightningDataModule):
         self._check_contents(info)
         hp = self.hparams
         return TrajectoryWindows(info, self.variables, self.conditioning, hp.history, hp.future * steps,
-                                 hp.time_stride, 1 if first_only else hp.window_stride, first_only)
+                                 hp.time_stride, 1 if first_only else hp.window_stride, first_only,
+                                 first_start=self.score_from - hp.history * hp.time_stride if first_only else 0)
 
     def evaluation_loaders(self, stage: str) -> list[tuple[str, str]]:
         """``(split, kind)`` of each evaluation dataloader, in order; kind is ``one_step`` or ``rollout``."""

@@ -16,8 +16,8 @@ from .directory import SplitInfo
 class TrajectoryWindows(Dataset):
     """Every window ``(history, target)`` of ``history + target_frames`` frames, ``time_stride`` apart.
 
-    Window starts are ``0, window_stride, 2·window_stride, …`` in each trajectory (``first_only``:
-    just ``t = 0``, for rollouts over the whole horizon). Items are dicts of float32 tensors in
+    Window starts are ``first_start, first_start + window_stride, …`` in each trajectory
+    (``first_only``: just ``first_start``, for rollouts over the whole horizon). Items are dicts of float32 tensors in
     physical units: ``history (k, C, y, x)``, ``target (n, C, y, x)`` and ``parameters (P,)``.
 
     File handles are opened on first use in each process (a DataLoader worker never inherits
@@ -25,11 +25,12 @@ class TrajectoryWindows(Dataset):
     """
 
     def __init__(self, split: SplitInfo, variables: Sequence[str], conditioning: Sequence[str], history: int,
-                 target_frames: int, time_stride: int = 1, window_stride: int = 1, first_only: bool = False):
+                 target_frames: int, time_stride: int = 1, window_stride: int = 1, first_only: bool = False,
+                 first_start: int = 0):
         self.split, self.variables = split, list(variables)
         self.history, self.target_frames, self.time_stride = history, target_frames, time_stride
         span = (history + target_frames - 1) * time_stride + 1
-        self.starts = np.arange(0, split.frames - span + 1, window_stride)[: 1 if first_only else None]
+        self.starts = np.arange(first_start, split.frames - span + 1, window_stride)[: 1 if first_only else None]
         self.parameters = np.stack([split.parameters[name] for name in conditioning], axis=-1).astype(np.float32) \
             if conditioning else np.zeros((split.samples, 0), np.float32)
         self.sample_offsets = np.cumsum([0] + [s.samples for s in split.shards])

@@ -13,7 +13,8 @@ from lightning.pytorch.utilities import rank_zero_info
 from ..data.normalisation import FieldNormaliser
 from ..errors import UserError
 from ..models.base import Surrogate
-from .losses import LOSSES, relative_l2
+from ..evaluation import metrics
+from .losses import LOSSES
 from .regimes import REGIMES, pushforward_random, rollout
 from .schedule import warmup_cosine
 
@@ -55,9 +56,11 @@ class SurrogateModule(pl.LightningModule):
         warmup_steps: optimiser steps of linear warm-up.
         final_learning_rate_fraction: cosine decay floor as a fraction of the peak.
 
-    Validation logs ``val/one_step_loss`` and ``val/rollout_rel_l2``, the relative L2 error in
-    physical units averaged over the data's ``rollout_steps`` horizon, on which checkpoints are
-    selected.
+    Validation logs ``val/one_step_<loss>`` (the training loss of one step, named by the loss) and
+    ``val/rollout_rel_l2``, on which checkpoints are selected: the relative L2 error of the rollout
+    over the data's scoring window (``data.score_from``, ``data.rollout_steps``), in physical units
+    on deviations from the training mean, per frame and variable, averaged over frames and then
+    variables (each variable also as ``val/rollout_rel_l2/<variable>``).
     """
 
     def __init__(
@@ -186,10 +189,19 @@ class SurrogateModule(pl.LightningModule):
         if kind == "one_step":
             history, parameters, target = self._inputs(batch)
             loss = self.loss_fn(self.network(history, parameters), target[:, : self.network.future])
-            self.log(f"{prefix}/one_step_loss", loss, batch_size=size, add_dataloader_idx=False, sync_dist=True)
+            # The training loss, named by what it is: it differs between configs (mse, relative_l2).
+            self.log(f"{prefix}/one_step_{self.hparams.loss}", loss, batch_size=size, add_dataloader_idx=False,
+                     sync_dist=True)
         else:
-            error = relative_l2(self.predict_rollout(batch), batch["target"])
-            self.log(f"{prefix}/rollout_rel_l2", error, batch_size=size, add_dataloader_idx=False,
+            # The same number for every model: relative L2 per frame and variable, on deviations from
+            # the training mean (shallow-water height: from the mean depth), averaged over frames,
+            # then over variables, each variable also logged alone.
+            mean = self.normaliser.mean[:, None, None]
+            errors = metrics.relative_l2(self.predict_rollout(batch) - mean, batch["target"] - mean).mean(dim=(0, 1))
+            for name, error in zip(self.network.variables, errors):
+                self.log(f"{prefix}/rollout_rel_l2/{name}", error, batch_size=size, add_dataloader_idx=False,
+                         sync_dist=True)
+            self.log(f"{prefix}/rollout_rel_l2", errors.mean(), batch_size=size, add_dataloader_idx=False,
                      prog_bar=stage == "val", sync_dist=True)
 
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:

@@ -17,8 +17,8 @@ class RolloutWriter(BasePredictionWriter):
     """After prediction, ``<output_dir>/<split>.nc`` (``<split>-rankN.nc`` per rank of a multi-process
     run) holds the predicted fields of each sample of the predict split, in physical units, at the
     dataset's physical times, with the sample's index in the split and its per-sample parameters
-    (see :mod:`pdesurrogate.evaluation.predictions`). ``predict`` rolls out from ``t = 0``, so its
-    window is ``score_from = history`` and ``horizon = future · rollout_steps``."""
+    (see :mod:`pdesurrogate.evaluation.predictions`). Its window is the data module's:
+    ``score_from`` (default ``history``) and ``horizon = future · rollout_steps``."""
 
     def __init__(self, output_dir: str | Path):
         super().__init__(write_interval="epoch")
@@ -40,7 +40,7 @@ class RolloutWriter(BasePredictionWriter):
         samples = np.concatenate([np.asarray(b, dtype=np.int64) for b in batch_indices])
         network = pl_module.network
         split_name = datamodule.hparams.predict_split
-        window = ScoringWindow(network.history, prediction.shape[1])
+        window = ScoringWindow(datamodule.score_from, prediction.shape[1])
         suffix = f"-rank{trainer.global_rank}" if trainer.world_size > 1 else ""
         path = write_predictions(self.output_dir / f"{split_name}{suffix}.nc", prediction,
                                  datamodule.reader.split(split_name), samples, network.variables, window,

@@ -194,7 +194,8 @@ def test_validation_logs_one_step_loss_and_rollout_error(ns_dataset):
     module = tiny_module()
     per_loader = trainer(limit_val_batches=1).validate(module, datamodule(ns_dataset), verbose=False)
     results = {key: value for logged in per_loader for key, value in logged.items()}
-    assert set(results) == {"val/one_step_loss", "val/rollout_rel_l2"}
+    assert set(results) == {"val/one_step_mse", "val/rollout_rel_l2", "val/rollout_rel_l2/vorticity"}
+    assert results["val/rollout_rel_l2"] == results["val/rollout_rel_l2/vorticity"]  # one variable
     # An untrained model predicts near-zero fields: a relative error of about 1.
     assert 0.5 < results["val/rollout_rel_l2"] < 2.0
 
@@ -239,3 +240,34 @@ def test_a_checkpoint_trained_on_other_data_is_refused_before_its_weights_load(n
     with pytest.raises(UserError, match="^data.history = 3 disagrees with the checkpoint's history = 2$"):
         trainer(limit_val_batches=1).validate(tiny_module(history=3), data, ckpt_path=tmp_path / "history2.ckpt",
                                               verbose=False)
+
+
+def test_evaluation_rollouts_of_different_histories_score_the_same_frames(ns_dataset):
+    # A bug other benchmarks shipped: scoring from frame `history`, so a history-4 model was scored
+    # on later (and different) frames than a history-1 one. With one score_from both see frames 3…5.
+    targets = []
+    for history in (1, 3):
+        dm = PDEDataModule(str(ns_dataset), ["vorticity"], history=history, rollout_steps=3, score_from=3)
+        item = dm.windows("test_ood", 3, first_only=True)[0]
+        assert item["history"].shape[0] == history
+        targets.append(item["target"])
+    full = PDEDataModule(str(ns_dataset), ["vorticity"], history=1, rollout_steps=8).windows("test_ood", 9, True)[0]
+    assert torch.equal(targets[0], targets[1])
+    assert torch.equal(targets[0], full["target"][2:5])  # frames 3, 4, 5 of the trajectory
+    with pytest.raises(UserError, match=r"data.score_from must be an integer >= 3"):
+        PDEDataModule(str(ns_dataset), ["vorticity"], history=3, score_from=2)
+
+
+def test_height_is_scored_on_its_deviation_from_the_mean_depth(multi_dataset):
+    network = FNO(["height", "u", "v"], 2, 1, **TINY_FNO)
+    with torch.no_grad():
+        for parameter in network.projection.parameters():
+            parameter.zero_()  # predicts 0 in normalised units: the training mean of each variable
+    module = SurrogateModule(network)
+    dm = PDEDataModule(str(multi_dataset), ["height", "u", "v"], history=2, rollout_steps=3)
+    per_loader = trainer(limit_val_batches=1).validate(module, dm, verbose=False)
+    results = {key: value for logged in per_loader for key, value in logged.items()}
+    # ‖(μ − μ) − (t − μ)‖ / ‖t − μ‖ = 1 for every variable; against the total depth, height's
+    # error would be |h − H|/H ≈ 0.01 and hide behind the velocities.
+    for variable in ("height", "u", "v"):
+        assert results[f"val/rollout_rel_l2/{variable}"] == pytest.approx(1.0, rel=1e-3)
