@@ -241,3 +241,24 @@ def test_naming_no_model_uses_the_checkpoints_and_says_so(ns_dataset, checkpoint
 def test_no_model_and_no_checkpoint(ns_dataset, capsys):
     refused(capsys, ["fit", "--data.root", str(ns_dataset), "--data.variables", "[vorticity]"],
             "model.network", "no architecture named")
+
+
+def test_load_surrogate_rebuilds_the_stored_model_and_refuses_the_rest(ns_dataset, checkpoint, tmp_path):
+    from pdesurrogate.data import DatasetReader
+    from pdesurrogate.errors import UserError
+    from pdesurrogate.evaluation.evaluate import evaluate_split
+    from pdesurrogate.evaluation.scoring import ScoringWindow
+    from pdesurrogate.training.checkpoint import load_surrogate
+
+    module = load_surrogate(checkpoint)
+    stored = torch.load(checkpoint, weights_only=True)["state_dict"]
+    assert stored.keys() == module.state_dict().keys()
+    assert all(torch.equal(stored[k], v) for k, v in module.state_dict().items())
+    assert not module.training and module.network.hparams["hidden_channels"] == 8
+    rows = evaluate_split(module, DatasetReader(ns_dataset), "test_id", ScoringWindow(2, 3), "fno")
+    assert {r[0] for r in rows} == {"fno", "persistence", "training_mean"}
+    payload = torch.load(checkpoint, weights_only=True)
+    payload["hyper_parameters"]["network"]["class_path"] = "os.system"
+    torch.save(payload, tmp_path / "hostile.ckpt")
+    with pytest.raises(UserError, match="'os.system' is not an architecture"):
+        load_surrogate(tmp_path / "hostile.ckpt")
