@@ -1,9 +1,11 @@
-"""Scoring one trained surrogate, and the baselines beside it, on one split of a dataset."""
+"""Scoring one trained surrogate, or the baselines, on one split of a dataset."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,45 +17,86 @@ from .scoring import (RESULT_COLUMNS, ScoringWindow, frame_metrics, persistence,
                       surrogate_rollout, training_mean, trajectories)
 
 
+@dataclass
+class SplitScore:
+    """Result rows (:data:`~pdesurrogate.evaluation.scoring.RESULT_COLUMNS`) of one split, and the
+    wall time the surrogate's rollouts took (device synchronised; 0 for baselines)."""
+
+    rows: list[tuple] = field(default_factory=list)
+    rollout_seconds: float = 0.0
+    samples: int = 0
+
+
+def _synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def evaluate_split(module, reader: DatasetReader, split_name: str, window: ScoringWindow, model: str,
                    seed: int | str = 0, predictions: str | Path | None = None, checkpoint: str | None = None,
-                   baselines: bool = True) -> list[tuple]:
-    """Result rows (:data:`~pdesurrogate.evaluation.scoring.RESULT_COLUMNS`) of ``module`` on the
-    scored frames of every sample of ``split_name``, and of the two baselines (``persistence``,
-    ``training_mean``, seed ``-``) when ``baselines``; writes the predictions file to ``predictions``.
+                   baselines: bool = True) -> SplitScore:
+    """Score ``module`` on the scored frames of every sample of ``split_name`` (and the two
+    baselines, ``persistence`` and ``training_mean`` with seed ``-``, when ``baselines``); write the
+    predictions file to ``predictions``.
 
-    The baselines use the model's training statistics (they travel in its state_dict), never the
-    test split's: the test split is only read to score.
+    The model and the baselines use the model's training statistics (they travel in its
+    state_dict), never the test split's: the test split is only read to score.
     """
     network = module.network
     variables = list(network.variables)
     split = reader.split(split_name, "split")
     window.check({model: network.history}, split.frames, f"split {split_name!r}")
     stats = {v: (float(m), float(s)) for v, m, s in zip(variables, module.normaliser.mean, module.normaliser.std)}
-    times = None
-    rows, predicted, indices = [], [], []
+    times = split_coordinates(split, variables)[0]["time"][1][window.score_from: window.score_from + window.horizon]
+    device = next(module.parameters()).device
+    score, predicted, indices = SplitScore(), [], []
     for samples, fields in trajectories(split, variables):
-        if times is None:
-            times = split_coordinates(split, variables)[0]["time"][1][window.score_from: window.score_from + window.horizon]
         viscosity = split.parameters["viscosity"][samples]
         parameters = None
         if network.conditioning:
             parameters = torch.from_numpy(np.stack([split.parameters[p][samples] for p in network.conditioning],
                                                    axis=-1).astype(np.float32))
         truth = scored(fields, window)
+        _synchronise(device)
+        start = time.perf_counter()
         prediction = surrogate_rollout(module, fields, parameters, window)
-        rows += result_rows(model, seed, split_name, samples, viscosity, times,
-                            frame_metrics(prediction, truth, variables, stats))
+        _synchronise(device)
+        score.rollout_seconds += time.perf_counter() - start
+        score.rows += result_rows(model, seed, split_name, samples, viscosity, times,
+                                  frame_metrics(prediction, truth, variables, stats))
         if baselines:
-            for name, guess in (("persistence", persistence(fields, window)),
-                                ("training_mean", training_mean(fields, window, stats, variables))):
-                rows += result_rows(name, "-", split_name, samples, viscosity, times,
-                                    frame_metrics(guess, truth, variables, stats))
+            score.rows += baseline_rows(fields, window, stats, variables, split_name, samples, viscosity, times)
         predicted.append(prediction.numpy())
         indices.append(samples)
+        score.samples += len(samples)
     if predictions is not None:
         write_predictions(predictions, np.concatenate(predicted), split, np.concatenate(indices), variables, window,
                           model, checkpoint)
+    return score
+
+
+def baseline_rows(fields: torch.Tensor, window: ScoringWindow, stats, variables: Sequence[str], split: str,
+                  samples: np.ndarray, viscosity: np.ndarray, times: np.ndarray) -> list[tuple]:
+    """Rows of the persistence and training-mean baselines for one batch of trajectories."""
+    truth, rows = scored(fields, window), []
+    for name, guess in (("persistence", persistence(fields, window)),
+                        ("training_mean", training_mean(fields, window, stats, variables))):
+        rows += result_rows(name, "-", split, samples, viscosity, times, frame_metrics(guess, truth, variables, stats))
+    return rows
+
+
+def evaluate_baselines(reader: DatasetReader, split_name: str, window: ScoringWindow,
+                       variables: Sequence[str]) -> list[tuple]:
+    """The baselines alone, with the dataset's training statistics (``stats.json``)."""
+    split = reader.split(split_name, "split")
+    window.check({}, split.frames, f"split {split_name!r}")
+    all_stats = reader.stats()
+    stats = {v: all_stats[v] for v in variables}
+    times = split_coordinates(split, variables)[0]["time"][1][window.score_from: window.score_from + window.horizon]
+    rows = []
+    for samples, fields in trajectories(split, variables):
+        rows += baseline_rows(fields, window, stats, variables, split_name, samples,
+                              split.parameters["viscosity"][samples], times)
     return rows
 
 
@@ -68,3 +111,11 @@ def write_results(path: str | Path, rows: Iterable[tuple]) -> Path:
         writer.writerows(rows)
     temporary.replace(path)
     return path
+
+
+def read_results(path: str | Path) -> list[tuple]:
+    """Rows of a ``results.csv`` (strings as written)."""
+    with Path(path).open(newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        return [tuple(row) for row in reader]

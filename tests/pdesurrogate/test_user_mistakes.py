@@ -255,7 +255,7 @@ def test_load_surrogate_rebuilds_the_stored_model_and_refuses_the_rest(ns_datase
     assert stored.keys() == module.state_dict().keys()
     assert all(torch.equal(stored[k], v) for k, v in module.state_dict().items())
     assert not module.training and module.network.hparams["hidden_channels"] == 8
-    rows = evaluate_split(module, DatasetReader(ns_dataset), "test_id", ScoringWindow(2, 3), "fno")
+    rows = evaluate_split(module, DatasetReader(ns_dataset), "test_id", ScoringWindow(2, 3), "fno").rows
     assert {r[0] for r in rows} == {"fno", "persistence", "training_mean"}
     payload = torch.load(checkpoint, weights_only=True)
     payload["hyper_parameters"]["network"]["class_path"] = "os.system"

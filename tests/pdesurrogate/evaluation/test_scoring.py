@@ -44,8 +44,8 @@ def test_models_with_different_histories_are_scored_on_the_same_frames(ns_datase
     reader = DatasetReader(ns_dataset)
     times = xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc")["time"].values
     window = ScoringWindow(score_from=3, horizon=4)
-    short = evaluate_split(copy_last_module(reader, ["vorticity"], 1), reader, "test_ood", window, "h1")
-    long = evaluate_split(copy_last_module(reader, ["vorticity"], 3, future=2), reader, "test_ood", window, "h3")
+    short = evaluate_split(copy_last_module(reader, ["vorticity"], 1), reader, "test_ood", window, "h1").rows
+    long = evaluate_split(copy_last_module(reader, ["vorticity"], 3, future=2), reader, "test_ood", window, "h3").rows
     expected = [(step + 1, float(times[3 + step])) for step in range(4)]  # frames 3…6, never the context 0…2
     assert frames_scored(short, "h1") == frames_scored(long, "h3") == frames_scored(short, "persistence") == expected
 
@@ -57,7 +57,7 @@ def test_the_test_split_is_fed_in_physical_units_and_matches_persistence(ns_data
     module = copy_last_module(reader, ["vorticity"], 2)
     mean, std = reader.stats()["vorticity"]
     assert abs(mean) > 0 and std != 1  # otherwise the test could not tell
-    rows = evaluate_split(module, reader, "test_id", ScoringWindow(2, 5), "copy")
+    rows = evaluate_split(module, reader, "test_id", ScoringWindow(2, 5), "copy").rows
     values = {(r[0], r[3], r[5], r[8]): r[9] for r in rows}
     model_rows = [k for k in values if k[0] == "copy"]
     assert model_rows
@@ -72,7 +72,7 @@ def test_result_rows_and_predictions_file_follow_the_contract(ns_dataset, tmp_pa
     window = ScoringWindow(2, 3)
     path = tmp_path / "run" / "predictions" / "test_ood.nc"
     rows = evaluate_split(copy_last_module(reader, ["vorticity"], 2), reader, "test_ood", window, "copy", seed=7,
-                          predictions=path, checkpoint="none.ckpt")
+                          predictions=path, checkpoint="none.ckpt").rows
     results = write_results(tmp_path / "run" / "results.csv", rows)
     with results.open() as handle:
         table = list(csv.reader(handle))
@@ -101,9 +101,9 @@ def test_windows_a_model_or_the_data_cannot_fill_are_refused(ns_dataset):
     reader = DatasetReader(ns_dataset)
     module = copy_last_module(reader, ["vorticity"], 3)
     with pytest.raises(UserError, match=r"score_from = 2 is below the history 3 of m"):
-        evaluate_split(module, reader, "test_ood", ScoringWindow(2, 3), "m")
+        evaluate_split(module, reader, "test_ood", ScoringWindow(2, 3), "m").rows
     with pytest.raises(UserError, match=r"horizon: score_from 3 \+ horizon 8 needs 11 frames; split 'test_ood' has 10"):
-        evaluate_split(module, reader, "test_ood", ScoringWindow(3, 8), "m")
+        evaluate_split(module, reader, "test_ood", ScoringWindow(3, 8), "m").rows
 
 
 def test_a_diverged_rollout_is_reported_not_dropped(ns_dataset):
@@ -114,7 +114,7 @@ def test_a_diverged_rollout_is_reported_not_dropped(ns_dataset):
     reader = DatasetReader(ns_dataset)
     module = SurrogateModule(Diverging(["vorticity"], 1)).eval()
     module.normaliser.set_statistics(reader.stats(), ["vorticity"])
-    rows = evaluate_split(module, reader, "test_ood", ScoringWindow(1, 2), "broken", baselines=False)
+    rows = evaluate_split(module, reader, "test_ood", ScoringWindow(1, 2), "broken", baselines=False).rows
     assert rows and all(np.isnan(r[9]) for r in rows if r[8] == "rmse")
 
 
@@ -122,3 +122,16 @@ def test_persistence_repeats_the_last_context_frame():
     fields = torch.arange(5.0)[None, :, None, None, None].expand(2, 5, 1, 4, 4)
     guess = persistence(fields, ScoringWindow(3, 2))
     assert guess.shape == (2, 2, 1, 4, 4) and torch.all(guess == 2.0)
+
+
+def test_baselines_alone_equal_those_beside_a_model(ns_dataset):
+    from pdesurrogate.evaluation.evaluate import evaluate_baselines
+
+    reader = DatasetReader(ns_dataset)
+    window = ScoringWindow(2, 3)
+    beside = [r for r in evaluate_split(copy_last_module(reader, ["vorticity"], 2), reader, "test_id", window,
+                                        "copy").rows if r[0] != "copy"]
+    alone = evaluate_baselines(reader, "test_id", window, ["vorticity"])
+    assert len(alone) == len(beside) > 0
+    for a, b in zip(sorted(alone), sorted(beside)):
+        assert a[:9] == b[:9] and a[9] == pytest.approx(b[9], rel=1e-6, nan_ok=True)
