@@ -20,7 +20,6 @@ from pathlib import Path
 import yaml
 from jsonargparse import ArgumentError, Namespace
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
 
@@ -30,6 +29,7 @@ from ..errors import UserError
 from ..models.base import ArchitectureError
 from ..training import SurrogateModule
 from ..training.checkpoint import ENTRY_POINT_GROUP, allowed_network, read_checkpoint, registered_networks, same_network
+from ..training.checkpointing import SelectedCheckpoint, resolve_checkpoint
 from ..training.prediction_writer import RolloutWriter
 
 LINKED_FIELDS = ("variables", "history", "future", "conditioning")
@@ -137,8 +137,9 @@ class SurrogateCLI(LightningCLI):
         # The PDEDataModule attribute `resolution`, read from the dataset when it is instantiated.
         parser.link_arguments("data.resolution", "model.network.init_args.resolution", apply_on="instantiate")
         # Checkpoints are selected on the validation rollout error, the quantity a surrogate is
-        # used for; `last.ckpt` is what `--ckpt_path` resumes from.
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        # used for; `last.ckpt` (the last epoch) is what `--ckpt_path last` resumes from. Without
+        # checkpoint.dirpath they go to the logger's version folder, beside the run's logs.
+        parser.add_lightning_class_args(SelectedCheckpoint, "checkpoint")
         parser.set_defaults({
             "checkpoint.monitor": "val/rollout_rel_l2",
             "checkpoint.mode": "min",
@@ -165,6 +166,10 @@ class SurrogateCLI(LightningCLI):
         config = self.config[subcommand]
         asked = _plain(config.get("model")) or {}
         path = config.get("ckpt_path")
+        if path in ("best", "last"):
+            path = str(resolve_checkpoint(path, self._fit_directories(config)))
+            rank_zero_info(f"ckpt_path: using {path}")
+            config.ckpt_path = path
         if not path:
             if asked.get("network") is None:
                 raise UserError("model.network: no architecture named (set model.network.class_path to "
@@ -188,6 +193,21 @@ class SurrogateCLI(LightningCLI):
             raise UserError(f"ckpt_path: {path} disagrees with the model you asked for (yours vs the "
                             f"checkpoint's): {'; '.join(differences)}. Ask for the checkpoint's settings, or "
                             "name no model (--model.network null) to use them")
+
+    @staticmethod
+    def _fit_directories(config) -> list[Path]:
+        """Where the fit of this config put its checkpoints: checkpoint.dirpath if set, else its
+        logger's folder (``<save_dir>/<name>``), else ``<default_root_dir>/lightning_logs``."""
+        places = []
+        if config.get("checkpoint.dirpath"):
+            places.append(Path(config["checkpoint.dirpath"]))
+        logger = config.get("trainer.logger")
+        init_args = getattr(logger, "init_args", None)
+        if init_args is not None and init_args.get("save_dir"):
+            name = init_args.get("name", "lightning_logs")
+            places.append(Path(init_args["save_dir"]) / (name if name is not None else ""))
+        places.append(Path(config.get("trainer.default_root_dir") or ".") / "lightning_logs")
+        return places
 
     def before_predict(self) -> None:
         # `predict` writes its rollouts next to the run's other outputs.

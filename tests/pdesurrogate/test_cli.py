@@ -170,3 +170,30 @@ def test_ddp_with_two_cpu_processes_runs_one_epoch(ns_dataset, tmp_path):
     assert "All distributed processes registered. Starting with 2 processes" in result.stderr + result.stdout
     saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["global_step"] == 2  # 2 batches per rank, gradients averaged across both
+
+
+def test_each_fit_keeps_its_own_checkpoints_and_test_picks_the_selected_one(ns_dataset, tmp_path, caplog):
+    # No checkpoint.dirpath: checkpoints land in the logger's version folder beside the run's logs.
+    config = ["--config", str(CONFIGS / "ns_fno_small.yaml"), "--data.root", str(ns_dataset),
+              "--data.rollout_steps", "3", "--data.batch_size", "8", "--trainer.limit_train_batches", "1",
+              "--trainer.limit_val_batches", "1", "--trainer.logger.init_args.save_dir", str(tmp_path),
+              "--model.network.init_args.hidden_channels", "8", "--model.network.init_args.modes", "4", *QUIET]
+    assert main(["fit", *config, "--trainer.max_epochs", "1"]) == 0
+    assert main(["fit", *config, "--trainer.max_epochs", "2"]) == 0
+    first, second = (tmp_path / "lightning_logs" / f"version_{v}" for v in (0, 1))
+    for version, epochs in ((first, 1), (second, 2)):
+        names = sorted(p.name for p in (version / "checkpoints").iterdir())
+        assert names[-1] == "last.ckpt" and len(names) == 2 and names[0].startswith("best-epoch")
+        assert torch.load(version / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == epochs - 1
+        assert (version / "metrics.csv").is_file() and (version / "config.yaml").is_file()
+    with caplog.at_level("INFO"):
+        assert main(["test", *config, "--ckpt_path", "best"]) == 0
+    (selected,) = (second / "checkpoints").glob("best-epoch*.ckpt")
+    assert f"ckpt_path: using {selected}" in caplog.text
+
+
+def test_best_without_a_finished_fit_is_one_line(ns_dataset, tmp_path, capsys):
+    assert main(["test", "--config", str(CONFIGS / "ns_fno_small.yaml"), "--data.root", str(ns_dataset),
+                 "--trainer.logger.init_args.save_dir", str(tmp_path), "--ckpt_path", "best"]) == 2
+    line = last_error_line(capsys)
+    assert line.startswith("error: ckpt_path: no selected (best-epoch*.ckpt) checkpoint of a finished fit under")

@@ -271,3 +271,20 @@ def test_height_is_scored_on_its_deviation_from_the_mean_depth(multi_dataset):
     # error would be |h − H|/H ≈ 0.01 and hide behind the velocities.
     for variable in ("height", "u", "v"):
         assert results[f"val/rollout_rel_l2/{variable}"] == pytest.approx(1.0, rel=1e-3)
+
+
+def test_last_checkpoint_is_the_last_epoch_even_when_it_is_not_the_best(tmp_path):
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    from pdesurrogate.training.checkpointing import SelectedCheckpoint
+
+    class Worsening(BoringModel):
+        def validation_step(self, batch, batch_idx):
+            self.log("val/error", float(self.current_epoch))  # epoch 0 is the best, and stays so
+
+    callback = SelectedCheckpoint(dirpath=tmp_path, monitor="val/error", mode="min", save_last=True,
+                                  filename="best-epoch{epoch:03d}", auto_insert_metric_name=False)
+    trainer(max_epochs=3, limit_val_batches=1, callbacks=[callback], enable_checkpointing=True).fit(Worsening())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best-epoch000.ckpt", "last.ckpt"]
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 2
+    assert torch.load(tmp_path / "best-epoch000.ckpt", weights_only=True)["epoch"] == 0
