@@ -12,6 +12,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                  "generate a dataset from a YAML config into sharded netCDF files (resumable, shardable)"),
     "verify": ("pdesurrogate.commands.verify",
                "check a dataset: checksums, schema, NaN/Inf, sample counts, disjoint splits"),
+    "benchmark": ("pdesurrogate.commands.benchmark",
+                  "the out-of-distribution viscosity benchmark: train models × seeds, score test splits, report"),
     "fit": (_LIGHTNING, "train a surrogate (Lightning CLI: --config configs/fit/NAME.yaml)"),
     "validate": (_LIGHTNING, "evaluate a checkpoint on the validation split (Lightning CLI)"),
     "test": (_LIGHTNING, "evaluate a checkpoint on the test splits (Lightning CLI)"),

@@ -1,0 +1,1 @@
+"""The out-of-distribution viscosity benchmark: training runs, scoring, aggregation and report."""

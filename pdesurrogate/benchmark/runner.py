@@ -1,0 +1,253 @@
+"""Running a benchmark: the dataset, every model × seed training, their scores, and the aggregation.
+
+Layout of ``OUT``::
+
+    benchmark.yaml                  the config as given
+    data/                           the dataset, when the config names a data config
+    runs/<model>/seed-<s>/          one training: logs/, checkpoints/ (best-epochNNN.ckpt selected on
+                                    the validation split, last.ckpt), predictions/<split>.nc,
+                                    results.csv, done.json (written last: the run is finished)
+    baselines/results.csv           persistence and training-mean rows
+    results.csv, summary.csv, report.md, speed.json, figures/
+
+A run with ``done.json`` is reused; an unfinished one (killed mid-training) is started again from
+scratch. Model × seed pairs are shared out among processes (``--shard I/N``, torchrun ranks, a SLURM
+array) by their position; the process that finds every run finished aggregates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from data_gen.dataset import generate, verify
+from data_gen.dataset.generate import resolve_worker
+from data_gen.paths import writable_directory
+
+from ..commands.lightning import run_lightning
+from ..data import DatasetReader
+from ..errors import UserError
+from ..evaluation.evaluate import evaluate_baselines, evaluate_split, read_results, write_results
+from ..evaluation.scoring import ScoringWindow
+from ..training.checkpoint import load_surrogate
+from ..training.checkpointing import resolve_checkpoint
+from .config import BenchmarkConfig, ModelSpec, check_splits
+
+# Set by torchrun for the process group; a benchmark rank trains on its own, so Lightning must not
+# mistake them for a distributed run of one training.
+TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "ROLE_RANK",
+                      "ROLE_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _write_json(path: Path, value) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value, indent=2) + "\n")
+    temporary.replace(path)
+
+
+@contextlib.contextmanager
+def _without_torchrun_environment():
+    saved = {k: os.environ.pop(k) for k in TORCHRUN_VARIABLES if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def evaluation_device() -> torch.device:
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    return torch.device(f"cuda:{local_rank % torch.cuda.device_count()}") if torch.cuda.is_available() else \
+        torch.device("cpu")
+
+
+class Benchmark:
+    def __init__(self, config: BenchmarkConfig, out: str | Path, progress: bool = True):
+        self.config, self.out, self.progress = config, writable_directory(out, "--out"), progress
+
+    # --- paths ----------------------------------------------------------------------------------
+    @property
+    def data_root(self) -> Path:
+        return self.config.data_root if self.config.data_root is not None else self.out / "data"
+
+    def run_dir(self, model: ModelSpec, seed: int) -> Path:
+        return self.out / "runs" / model.name / f"seed-{seed}"
+
+    def finished(self, model: ModelSpec, seed: int) -> dict | None:
+        done = self.run_dir(model, seed) / "done.json"
+        return json.loads(done.read_text()) if done.is_file() else None
+
+    @property
+    def window(self) -> ScoringWindow:
+        return ScoringWindow(self.config.score_from, self.config.horizon)
+
+    # --- stages ---------------------------------------------------------------------------------
+    def prepare_data(self) -> DatasetReader:
+        """Generate the dataset (resumable; reused when complete), verify it, and check the config
+        against what it holds."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "benchmark.yaml").write_text(self.config.text)
+        if self.config.data_config is not None:
+            # One process at a time generates (or resumes) the whole dataset; the others wait on
+            # the lock and then find it complete. Unlike splitting the shards among the processes,
+            # this also works when an array's tasks run one after another.
+            with (self.out / "data.lock").open("w") as lock, _without_torchrun_environment():
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    generate(self.config.data_config, self.data_root, progress=self.progress, shard="0/1")
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+        report = verify(self.data_root)
+        if not report.clean:
+            raise UserError(f"data: {self.data_root} fails `pdesurrogate verify`: {report.problems[0]}"
+                            f"{f' (and {len(report.problems) - 1} more)' if len(report.problems) > 1 else ''}")
+        reader = DatasetReader(self.data_root)
+        frames = reader.split(self.config.val_split, "val_split").frames
+        check_splits(self.config, set(reader.split_names), frames,
+                     set(reader.split(self.config.val_split, "val_split").variables), str(self.data_root))
+        return reader
+
+    def fit_arguments(self, model: ModelSpec, seed: int) -> list[str]:
+        directory = self.run_dir(model, seed)
+        arguments = [
+            "fit", "--config", str(model.config), "--data.root", str(self.data_root),
+            "--data.val_split", self.config.val_split, "--data.test_splits", "[]",
+            "--data.predict_split", self.config.val_split,
+            "--seed_everything", str(seed), "--data.seed", str(seed),
+            "--trainer.max_epochs", str(self.config.epochs), "--trainer.default_root_dir", str(directory),
+            "--trainer.logger", "lightning.pytorch.loggers.CSVLogger",
+            "--trainer.logger.init_args.save_dir", str(directory), "--trainer.logger.init_args.name", "logs",
+            "--checkpoint.dirpath", str(directory / "checkpoints"),
+            "--trainer.enable_progress_bar", str(self.progress).lower(),
+        ]
+        if self.config.minutes is not None:
+            total = int(self.config.minutes * 60)
+            arguments += ["--trainer.max_time", f"00:{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}"]
+        return arguments + list(self.config.fit_overrides)
+
+    def train_and_score(self, model: ModelSpec, seed: int, reader: DatasetReader) -> dict:
+        """Train one model × seed, select its checkpoint on the validation split, score every test split."""
+        directory = self.run_dir(model, seed)
+        if directory.exists():
+            shutil.rmtree(directory)  # a killed training restarts from scratch
+        directory.mkdir(parents=True)
+        start = time.perf_counter()
+        with _without_torchrun_environment():
+            run_lightning(self.fit_arguments(model, seed))
+        fit_seconds = time.perf_counter() - start
+        selected = resolve_checkpoint("best", [directory / "checkpoints"])
+        module = load_surrogate(selected).to(evaluation_device())
+        rows, rollout_seconds = [], {}
+        for split in self.config.splits:
+            score = evaluate_split(module, reader, split, self.window, model.name, seed,
+                                   predictions=directory / "predictions" / f"{split}.nc", checkpoint=str(selected),
+                                   baselines=False)
+            rows += score.rows
+            rollout_seconds[split] = score.rollout_seconds
+        write_results(directory / "results.csv", rows)
+        done = {"model": model.name, "seed": seed, "checkpoint": str(selected.relative_to(self.out)),
+                "fit_seconds": fit_seconds, "rollout_seconds": rollout_seconds,
+                "device": str(evaluation_device()), "samples": {s: reader.split(s).samples for s in self.config.splits}}
+        _write_json(directory / "done.json", done)
+        return done
+
+    def run(self, shard: str | None = None) -> Path | None:
+        """This process's trainings, then the aggregation if every run has finished; returns the
+        report's path (``None`` when other processes still have runs to finish)."""
+        worker = resolve_worker(shard)
+        reader = self.prepare_data()
+        runs = self.config.runs()
+        mine = [(i, m, s) for i, (m, s) in enumerate(runs) if i % worker.count == worker.index]
+        todo = [(i, m, s) for i, m, s in mine if self.finished(m, s) is None]
+        self._say(f"benchmark: {len(runs)} runs ({len(self.config.models)} models × {len(self.config.seeds)} seeds); "
+                  f"{worker.source} owns {len(mine)}, {len(mine) - len(todo)} already finished")
+        started = time.perf_counter()
+        for done_count, (i, model, seed) in enumerate(todo, start=1):
+            result = self.train_and_score(model, seed, reader)
+            elapsed = time.perf_counter() - started
+            remaining = elapsed / done_count * (len(todo) - done_count)
+            self._say(f"[{done_count}/{len(todo)}] {model.name} seed {seed}: trained in "
+                      f"{_duration(result['fit_seconds'])}, elapsed {_duration(elapsed)}, ETA {_duration(remaining)}")
+        if any(self.finished(m, s) is None for m, s in runs):
+            self._say("benchmark: other processes still have runs to finish; the last one writes the report "
+                      "(or run with --report-only)")
+            return None
+        return self.aggregate(reader)
+
+    # --- aggregation ----------------------------------------------------------------------------
+    def aggregate(self, reader: DatasetReader | None = None, allow_missing: bool = False) -> Path:
+        """``results.csv`` from every finished run and the baselines, the speed comparison, and the report."""
+        from .report import write_report
+        from .speed import measure_speed
+
+        reader = reader or DatasetReader(self.data_root)
+        missing = [f"{m.name} seed {s}" for m, s in self.config.runs() if self.finished(m, s) is None]
+        if missing and not allow_missing:
+            raise UserError(f"--report-only: runs not finished: {', '.join(missing)}")
+        rows = []
+        for model, seed in self.config.runs():
+            if self.finished(model, seed) is not None:
+                rows += read_results(self.run_dir(model, seed) / "results.csv")
+        baselines = self.out / "baselines" / "results.csv"
+        if not baselines.is_file():
+            base = []
+            for split in self.config.splits:
+                base += evaluate_baselines(reader, split, self.window, self.config.variables)
+            write_results(baselines, base)
+        rows += read_results(baselines)
+        write_results(self.out / "results.csv", rows)
+        speed = self.out / "speed.json"
+        if not speed.is_file() and self.config.data_config is not None:
+            _write_json(speed, measure_speed(self, reader))
+        train_range = _train_viscosity(reader)
+        ood = [s for s in self.config.splits if s.startswith("test_ood")]
+        meta = {"command": " ".join(["pdesurrogate", *sys.argv[1:]]) if sys.argv[0].endswith("pdesurrogate")
+                else f"pdesurrogate benchmark {self.config.source} --out {self.out}",
+                "commit": _commit(), "machine": _machine(), "train_viscosity": train_range,
+                "id_split": self.config.id_split, "ood_splits": ood,
+                "sweep_split": "sweep" if "sweep" in self.config.splits else None,
+                "score_from": self.config.score_from, "horizon": self.config.horizon, "headline_metric": "rel_l2",
+                "missing_runs": missing}
+        report = write_report(self.out, self.data_root, meta)
+        self._say(f"benchmark: wrote {report}")
+        return report
+
+    def _say(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _train_viscosity(reader: DatasetReader) -> list[float]:
+    viscosity = reader.split("train", "train_split").parameters["viscosity"]
+    return [float(viscosity.min()), float(viscosity.max())]
+
+
+def _commit() -> str:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        result = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return (result.stdout.strip() + ("+dirty" if dirty else "")) or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _machine() -> str:
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, {device}, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads")

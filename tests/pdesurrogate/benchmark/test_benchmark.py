@@ -1,0 +1,149 @@
+"""`pdesurrogate benchmark` end to end on a tiny dataset: files, resumption, selection on val only, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pdesurrogate.benchmark import runner
+from pdesurrogate.cli import main
+
+from ..conftest import NAVIER_STOKES
+
+FIT = Path(__file__).resolve().parents[3] / "configs" / "fit"
+TINY_FIT = ["--model.network.init_args.hidden_channels", "8", "--model.network.init_args.modes", "4",
+            "--data.rollout_steps", "3", "--data.batch_size", "8", "--trainer.limit_train_batches", "1",
+            "--trainer.limit_val_batches", "1", "--trainer.enable_model_summary", "false"]
+
+
+def bench_config(directory: Path, **changes) -> Path:
+    (directory / "data.yaml").write_text(NAVIER_STOKES)
+    raw = {"data": str(directory / "data.yaml"),
+           "models": [str(FIT / "ns_fno_small.yaml"), str(FIT / "ns_unet_cond_small.yaml")],
+           "seeds": 3, "budget": {"epochs": 1}, "horizon": 4, "splits": ["test_id", "test_ood"],
+           "fit_overrides": TINY_FIT}
+    raw.update(changes)
+    path = directory / "bench.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture
+def counted_trainings(monkeypatch):
+    """Counts trainings, and records every shard the data module opens while one runs: the reader's
+    header reads (``DatasetReader._open``) and the windows' field reads (``TrajectoryWindows._handle``)."""
+    from pdesurrogate.data.directory import DatasetReader
+    from pdesurrogate.data.windows import TrajectoryWindows
+
+    log = {"fits": 0, "opened_while_training": []}
+    train, open_header, open_fields = runner.run_lightning, DatasetReader._open, TrajectoryWindows._handle
+    training = [False]
+
+    def counting(argv):
+        log["fits"] += 1
+        training[0] = True
+        try:
+            return train(argv)
+        finally:
+            training[0] = False
+
+    def header(self, path, field):
+        if training[0]:
+            log["opened_while_training"].append(str(path))
+        return open_header(self, path, field)
+
+    def fields(self, shard):
+        if training[0]:
+            log["opened_while_training"].append(str(self.split.shards[shard].path))
+        return open_fields(self, shard)
+
+    monkeypatch.setattr(runner, "run_lightning", counting)
+    monkeypatch.setattr(DatasetReader, "_open", header)
+    monkeypatch.setattr(TrajectoryWindows, "_handle", fields)
+    return log
+
+
+def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_trainings, capsys):
+    config, out = bench_config(tmp_path), tmp_path / "out"
+    assert main(["benchmark", str(config), "--out", str(out), "--no-progress"]) == 0
+    assert counted_trainings["fits"] == 6
+    # Selection read the train and val splits only, never a test split.
+    opened = counted_trainings["opened_while_training"]
+    assert any("/data/val/" in p for p in opened) and any("/data/train/" in p for p in opened)
+    assert not [p for p in opened if re.search(r"/data/test_[^/]*/shard", p)]
+
+    with (out / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["model", "seed", "split", "sample", "viscosity", "step", "time", "variable", "metric",
+                             "value"]
+    assert {r["model"] for r in rows} == {"ns_fno_small", "ns_unet_cond_small", "persistence", "training_mean"}
+    assert {r["seed"] for r in rows if r["model"] == "ns_fno_small"} == {"0", "1", "2"}
+    assert {r["split"] for r in rows} == {"test_id", "test_ood"}
+    assert {int(r["step"]) for r in rows} == {1, 2, 3, 4}
+    # score_from defaults to the largest history (2): the first scored frame is t = 0.5, never context.
+    assert min(float(r["time"]) for r in rows) == 0.5
+    # each (model, seed, split, sample, step, variable, metric) exactly once
+    keys = [(r["model"], r["seed"], r["split"], r["sample"], r["step"], r["variable"], r["metric"]) for r in rows]
+    assert len(keys) == len(set(keys))
+
+    for name in ("summary.csv", "report.md", "speed.json", "benchmark.yaml"):
+        assert (out / name).is_file(), name
+    report = (out / "report.md").read_text()
+    for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
+        assert (out / figure).is_file(), figure
+    assert {"error_vs_viscosity.png", "snapshots_lowest_viscosity.png", "correlation_time_vs_viscosity.png",
+            "error_vs_step_test_ood.png", "spectra_test_ood.png"} <= {p.name for p in (out / "figures").iterdir()}
+    for model in ("ns_fno_small", "ns_unet_cond_small"):
+        for seed in range(3):
+            run = out / "runs" / model / f"seed-{seed}"
+            done = json.loads((run / "done.json").read_text())
+            assert done["checkpoint"].startswith(f"runs/{model}/seed-{seed}/checkpoints/best-epoch")
+            assert {p.name for p in (run / "predictions").iterdir()} == {"test_id.nc", "test_ood.nc"}
+    speed = json.loads((out / "speed.json").read_text())
+    assert speed["sim_resolution"] == 32 and speed["solver_seconds"] > 0
+    assert set(speed["surrogate"]) == {"ns_fno_small", "ns_unet_cond_small"}
+    err = capsys.readouterr().err
+    assert "[6/6] ns_unet_cond_small seed 2: trained in" in err and "ETA" in err
+
+    # A second run reuses every finished training; a killed one (no done.json) is redone alone.
+    (out / "runs" / "ns_fno_small" / "seed-1" / "done.json").unlink()
+    (out / "report.md").unlink()
+    assert main(["benchmark", str(config), "--out", str(out), "--no-progress"]) == 0
+    assert counted_trainings["fits"] == 7
+    assert (out / "report.md").is_file()
+
+
+def test_sharded_runs_share_the_pairs_and_the_last_reports(tmp_path, counted_trainings):
+    config, out = bench_config(tmp_path, models=[str(FIT / "ns_fno_small.yaml")]), tmp_path / "out"
+    assert main(["benchmark", str(config), "--out", str(out), "--shard", "1/2", "--no-progress"]) == 0
+    assert counted_trainings["fits"] == 1  # seed 1 of seeds 0, 1, 2
+    assert sorted(p.name for p in (out / "runs" / "ns_fno_small").iterdir()) == ["seed-1"]
+    assert not (out / "report.md").exists()
+    assert main(["benchmark", str(config), "--out", str(out), "--shard", "0/2", "--no-progress"]) == 0
+    assert counted_trainings["fits"] == 3 and (out / "report.md").is_file()
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"models": ["configs/fit/missing.yaml"]}, "models[0]: configs/fit/missing.yaml does not exist"),
+    ({"splits": ["test_id", "test_far"]}, "splits: ['test_far'] not in"),
+    ({"horizon": 9}, "horizon: score_from 2 + horizon 9 needs 11 frames"),
+    ({"score_from": 1}, "score_from: 1 is below the history 2 of ns_fno_small"),
+    ({"models": [str(FIT / "ns_fno_small.yaml"), str(FIT / "swe_fno_small.yaml")]},
+     "models: swe_fno_small predicts ['height', 'u', 'v'] but ns_fno_small predicts ['vorticity']"),
+    ({"seeds": 2}, "seeds: must be a count >= 3"),
+    ({"budgt": {"epochs": 1}}, "budgt: unknown key (did you mean 'budget'?)"),
+    ({"splits": ["val"]}, "splits: 'val' is the validation split"),
+])
+def test_bad_benchmark_configs_are_one_line_before_any_work(change, named, tmp_path, capsys, counted_trainings):
+    config = bench_config(tmp_path, **change)
+    assert main(["benchmark", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert named in line
+    assert counted_trainings["fits"] == 0 and not (tmp_path / "out").exists()
