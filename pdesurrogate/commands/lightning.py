@@ -14,7 +14,9 @@ setting that differs from the checkpoint's is refused by name.
 
 from __future__ import annotations
 
+import logging
 import math
+import warnings
 from pathlib import Path
 
 import yaml
@@ -209,7 +211,22 @@ class SurrogateCLI(LightningCLI):
         places.append(Path(config.get("trainer.default_root_dir") or ".") / "lightning_logs")
         return places
 
+    def _drop_checkpointing(self) -> None:
+        # Evaluation saves nothing: restoring the callback's state from a checkpoint written in
+        # another folder would only warn that its dirpath changed (and removing the callback, that
+        # it is missing).
+        for callback in self.trainer.callbacks:
+            if isinstance(callback, SelectedCheckpoint):
+                callback.restore_state = False
+
+    def before_validate(self) -> None:
+        self._drop_checkpointing()
+
+    def before_test(self) -> None:
+        self._drop_checkpointing()
+
     def before_predict(self) -> None:
+        self._drop_checkpointing()
         # `predict` writes its rollouts next to the run's other outputs.
         self.trainer.callbacks.append(RolloutWriter(Path(self.trainer.default_root_dir) / "predictions"))
 
@@ -231,7 +248,19 @@ class SurrogateCLI(LightningCLI):
             raise UserError(f"trainer: {' '.join(str(error).split())}") from None
 
 
+class _NoAdvertisement(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip: For seamless cloud logging" not in record.getMessage()
+
+
 def run_lightning(argv: list[str]) -> int:
+    # Lightning 2.6 calls a torch.utils._pytree API that torch 2.13 deprecates, on every run: a
+    # mismatch between the two libraries that users can do nothing about.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=DeprecationWarning)
+    rank_zero_log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _NoAdvertisement) for f in rank_zero_log.filters):
+        rank_zero_log.addFilter(_NoAdvertisement())
     subcommand_kwargs = {"exit_on_error": False}
     SurrogateCLI(
         SurrogateModule,

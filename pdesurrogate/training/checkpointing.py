@@ -26,6 +26,13 @@ class SelectedCheckpoint(ModelCheckpoint):
     (found by a user resuming from epoch 8 of 10).
     """
 
+    #: Whether a checkpoint's callback state is restored (the CLI turns it off for evaluation).
+    restore_state = True
+
+    def load_state_dict(self, state_dict) -> None:
+        if self.restore_state:
+            super().load_state_dict(state_dict)
+
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         super().on_train_epoch_end(trainer, pl_module)
         if self._should_save_on_train_epoch_end(trainer):

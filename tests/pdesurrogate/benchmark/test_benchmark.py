@@ -147,3 +147,14 @@ def test_bad_benchmark_configs_are_one_line_before_any_work(change, named, tmp_p
     (line,) = [line for line in err.splitlines() if line.startswith("error:")]
     assert named in line
     assert counted_trainings["fits"] == 0 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["ns_ood_small", "ns_ood", "ns_kolmogorov_ood", "swe_ood"])
+def test_shipped_benchmark_configs_are_valid(name):
+    from pdesurrogate.benchmark.config import parse_benchmark
+
+    root = Path(__file__).resolve().parents[3]
+    config = parse_benchmark(root / "configs" / "bench" / f"{name}.yaml")
+    assert len(config.models) == 4 and len(config.seeds) >= 3
+    assert {m.conditioning for m in config.models} == {(), ("viscosity",)}  # conditioned and not
+    assert {"test_id", "test_ood", "test_ood_high", "sweep"} <= set(config.splits)
