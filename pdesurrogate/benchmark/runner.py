@@ -134,6 +134,9 @@ class Benchmark:
             "--checkpoint.dirpath", str(directory / "checkpoints"),
             "--trainer.enable_progress_bar", str(self.progress).lower(),
         ]
+        if "LOCAL_RANK" in os.environ and torch.cuda.is_available():
+            # torchrun ranks on one node: each trains on its own GPU
+            arguments += ["--trainer.devices", f"[{evaluation_device().index}]"]
         if self.config.minutes is not None:
             total = int(self.config.minutes * 60)
             arguments += ["--trainer.max_time", f"00:{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}"]
