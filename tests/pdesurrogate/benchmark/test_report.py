@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from pdesurrogate.benchmark.report import (SUMMARY_COLUMNS, correlation_times, ood_ratio, group_results,
-                                           student_t_quantile, write_report)
+from pdesurrogate.benchmark.intervals import student_t_quantile
+from pdesurrogate.benchmark.report import write_report
+from pdesurrogate.benchmark.results import group_results
+from pdesurrogate.benchmark.summary import SUMMARY_COLUMNS, correlation_times, ood_ratio
 from pdesurrogate.data import DatasetReader
 from pdesurrogate.evaluation.predictions import write_predictions
 from pdesurrogate.evaluation.scoring import RESULT_COLUMNS, ScoringWindow, scored, trajectories
