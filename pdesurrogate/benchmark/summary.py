@@ -20,6 +20,8 @@ How numbers are aggregated (the same words go into the report):
 
 from __future__ import annotations
 
+import math
+
 import csv
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -101,10 +103,21 @@ def ood_ratio(results: Results, model: str, variable: str, metric: str, id_split
 # --- per viscosity ------------------------------------------------------------------------------------
 
 
+VISCOSITY_BINS_PER_DECADE = 8
+"""Samples are grouped by viscosity into log-spaced bins a factor 10^(1/8) ≈ 1.33 wide: the
+log-uniform splits draw a different ν for every sample, which would otherwise give one noisy point
+per sample; the sweep's values, a factor √2 apart, keep a bin each."""
+
+
+def viscosity_bin(nu: float) -> float:
+    """The geometric centre of ``nu``'s bin (see :data:`VISCOSITY_BINS_PER_DECADE`)."""
+    return float(f"{10 ** (round(math.log10(nu) * VISCOSITY_BINS_PER_DECADE) / VISCOSITY_BINS_PER_DECADE):.6g}")
+
+
 def _by_viscosity(results: Results, model: str, variable: str, metric: str, splits: Sequence[str],
                   pairs: Callable[[Table], tuple[np.ndarray, np.ndarray, np.ndarray]]
                   ) -> tuple[dict[float, Interval], dict[float, bool]]:
-    """Per viscosity value over every split, per seed the mean over samples, then across seeds.
+    """Per viscosity bin over every split, per seed the mean over samples, then across seeds.
     ``pairs(table)`` gives three ``(seed, sample)`` arrays: each pair's value, whether it counts, and
     whether it is flagged; also returned, per viscosity, whether any flagged pair went in."""
     seeds = results.seeds(model)
@@ -119,7 +132,7 @@ def _by_viscosity(results: Results, model: str, variable: str, metric: str, spli
             for i, nu in enumerate(table.viscosity):
                 if not counts[s, i]:
                     continue
-                key = float(f"{nu:.10g}")  # the same ν read from different splits' rows is one point
+                key = viscosity_bin(nu)
                 flagged[key] = flagged.get(key, False) or bool(flags[s, i])
                 collected.setdefault(key, {}).setdefault(seed, []).append(values[s, i])
     intervals = {nu: Interval.of(np.mean(by_seed[s]) for s in seeds if s in by_seed)
