@@ -42,6 +42,7 @@ from ..evaluation.scoring import ScoringWindow
 from ..training.checkpoint import load_surrogate
 from ..training.checkpointing import resolve_checkpoint
 from .config import BenchmarkConfig, ModelSpec, check_splits
+from .files import write_atomically
 
 # Set by torchrun for the process group; a benchmark rank trains on its own, so Lightning must not
 # mistake them for a distributed run of one training.
@@ -55,9 +56,7 @@ def _duration(seconds: float) -> str:
 
 
 def _write_json(path: Path, value) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(value, indent=2) + "\n")
-    temporary.replace(path)
+    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(value, indent=2) + "\n"))
 
 
 @contextlib.contextmanager

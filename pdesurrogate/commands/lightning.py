@@ -180,7 +180,8 @@ class SurrogateCLI(LightningCLI):
             allowed_network(asked["network"].get("class_path"), "model.network.class_path")
             return
         stored = dict(read_checkpoint(path)["hyper_parameters"])
-        stored.pop("_instantiator", None)
+        for key in ("_instantiator", "_class_path"):  # Lightning's bookkeeping, not settings
+            stored.pop(key, None)
         if asked.get("network") is None:
             network = stored["network"]
             settings = ", ".join(f"{k}={v}" for k, v in network["init_args"].items() if k not in DATA_LINKED)

@@ -25,7 +25,7 @@ def bench_config(directory: Path, **changes) -> Path:
     (directory / "data.yaml").write_text(NAVIER_STOKES)
     raw = {"data": str(directory / "data.yaml"),
            "models": [str(FIT / "ns_fno_small.yaml"), str(FIT / "ns_unet_cond_small.yaml")],
-           "seeds": 3, "budget": {"epochs": 1}, "horizon": 4, "splits": ["test_id", "test_ood"],
+           "seeds": 3, "budget": {"epochs": 2}, "horizon": 4, "splits": ["test_id", "test_ood"],
            "fit_overrides": TINY_FIT}
     raw.update(changes)
     path = directory / "bench.yaml"
@@ -104,6 +104,11 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
             done = json.loads((run / "done.json").read_text())
             assert done["checkpoint"].startswith(f"runs/{model}/seed-{seed}/checkpoints/best-epoch")
             assert {p.name for p in (run / "predictions").iterdir()} == {"test_id.nc", "test_ood.nc"}
+            # The scored checkpoint is the one selected on val, not the last epoch's.
+            with next((run / "logs").rglob("metrics.csv")).open() as handle:
+                val = [(float(r["val/rollout_rel_l2"]), int(r["epoch"])) for r in csv.DictReader(handle)
+                       if r.get("val/rollout_rel_l2")]
+            assert len(val) == 2 and done["checkpoint"].endswith(f"best-epoch{min(val)[1]:03d}.ckpt")
     speed = json.loads((out / "speed.json").read_text())
     assert speed["sim_resolution"] == 32 and speed["solver_seconds"] > 0
     assert set(speed["surrogate"]) == {"ns_fno_small", "ns_unet_cond_small"}
