@@ -47,7 +47,9 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
     split = reader.split(split_name, "split")
     window.check({model: network.history}, split.frames, f"split {split_name!r}")
     stats = {v: (float(m), float(s)) for v, m, s in zip(variables, module.normaliser.mean, module.normaliser.std)}
-    times = split_coordinates(split, variables)[0]["time"][1][window.score_from: window.score_from + window.horizon]
+    coords, _, source = split_coordinates(split, variables)
+    times = coords["time"][1][window.score_from: window.score_from + window.horizon]
+    domain_length = float(source["domain_length"]) if "domain_length" in source else None
     device = next(module.parameters()).device
     score, predicted, indices = SplitScore(), [], []
     for samples, fields in trajectories(split, variables):
@@ -63,9 +65,10 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
         _synchronise(device)
         score.rollout_seconds += time.perf_counter() - start
         score.rows += result_rows(model, seed, split_name, samples, viscosity, times,
-                                  frame_metrics(prediction, truth, variables, stats))
+                                  frame_metrics(prediction, truth, variables, stats, domain_length))
         if baselines:
-            score.rows += baseline_rows(fields, window, stats, variables, split_name, samples, viscosity, times)
+            score.rows += baseline_rows(fields, window, stats, variables, split_name, samples, viscosity, times,
+                                        domain_length)
         predicted.append(prediction.numpy())
         indices.append(samples)
         score.samples += len(samples)
@@ -76,12 +79,14 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
 
 
 def baseline_rows(fields: torch.Tensor, window: ScoringWindow, stats, variables: Sequence[str], split: str,
-                  samples: np.ndarray, viscosity: np.ndarray, times: np.ndarray) -> list[tuple]:
+                  samples: np.ndarray, viscosity: np.ndarray, times: np.ndarray,
+                  domain_length: float | None = None) -> list[tuple]:
     """Rows of the persistence and training-mean baselines for one batch of trajectories."""
     truth, rows = scored(fields, window), []
     for name, guess in (("persistence", persistence(fields, window)),
                         ("training_mean", training_mean(fields, window, stats, variables))):
-        rows += result_rows(name, "-", split, samples, viscosity, times, frame_metrics(guess, truth, variables, stats))
+        rows += result_rows(name, "-", split, samples, viscosity, times,
+                            frame_metrics(guess, truth, variables, stats, domain_length))
     return rows
 
 
@@ -92,11 +97,13 @@ def evaluate_baselines(reader: DatasetReader, split_name: str, window: ScoringWi
     window.check({}, split.frames, f"split {split_name!r}")
     all_stats = reader.stats()
     stats = {v: all_stats[v] for v in variables}
-    times = split_coordinates(split, variables)[0]["time"][1][window.score_from: window.score_from + window.horizon]
+    coords, _, source = split_coordinates(split, variables)
+    times = coords["time"][1][window.score_from: window.score_from + window.horizon]
+    domain_length = float(source["domain_length"]) if "domain_length" in source else None
     rows = []
     for samples, fields in trajectories(split, variables):
         rows += baseline_rows(fields, window, stats, variables, split_name, samples,
-                              split.parameters["viscosity"][samples], times)
+                              split.parameters["viscosity"][samples], times, domain_length)
     return rows
 
 

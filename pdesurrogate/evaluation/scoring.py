@@ -111,13 +111,16 @@ def training_mean(fields: torch.Tensor, window: ScoringWindow, stats: Mapping[st
 
 
 def frame_metrics(prediction: torch.Tensor, truth: torch.Tensor, variables: Sequence[str],
-                  stats: Mapping[str, tuple[float, float]]) -> dict[tuple[str, str], torch.Tensor]:
+                  stats: Mapping[str, tuple[float, float]], domain_length: float | None = None
+                  ) -> dict[tuple[str, str], torch.Tensor]:
     """``(variable, metric) -> (sample, frame)`` for fields ``(sample, frame, variable, y, x)``.
 
     Metrics (see :mod:`pdesurrogate.evaluation.metrics` for the formulas): ``rel_l2``, ``rmse``,
     ``nrmse`` (RMSE over the training standard deviation), ``vrmse``, ``max_error``, ``correlation``,
-    and ``band_<low|mid|high>`` RMSE over the whole 2-D spectrum. A non-finite prediction gives
-    non-finite values: a diverged rollout is reported as such, never dropped.
+    ``band_<low|mid|high>`` (RMSE over the whole 2-D spectrum) and ``spectrum_<low|mid|high>`` (log
+    ratio of predicted to true isotropic energy per band); for ``vorticity`` also
+    ``enstrophy_drift`` and, given the ``domain_length``, ``energy_drift`` (relative, signed). A
+    non-finite prediction gives non-finite values: a diverged rollout is reported, never dropped.
     """
     results = {}
     for c, name in enumerate(variables):
@@ -128,6 +131,15 @@ def frame_metrics(prediction: torch.Tensor, truth: torch.Tensor, variables: Sequ
         results[name, "nrmse"] = metrics.nrmse(p, t, std)
         for band, error in metrics.spectral_band_errors(p, t).items():
             results[name, f"band_{band}"] = error
+        for band, ratio in metrics.spectrum_log_ratio(p, t).items():
+            results[name, f"spectrum_{band}"] = ratio
+        if name == "vorticity":  # invariants of the physical field, not of its deviation
+            raw_p, raw_t = prediction[:, :, c], truth[:, :, c]
+            results[name, "enstrophy_drift"] = metrics.relative_drift(metrics.enstrophy(raw_p),
+                                                                      metrics.enstrophy(raw_t))
+            if domain_length is not None:
+                results[name, "energy_drift"] = metrics.relative_drift(
+                    metrics.navier_stokes_energy(raw_p, domain_length), metrics.navier_stokes_energy(raw_t, domain_length))
     return results
 
 

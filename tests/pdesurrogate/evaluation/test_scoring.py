@@ -79,7 +79,15 @@ def test_result_rows_and_predictions_file_follow_the_contract(ns_dataset, tmp_pa
     assert tuple(table[0]) == RESULT_COLUMNS
     assert {r[0] for r in table[1:]} == {"copy", "persistence", "training_mean"}
     metrics = {r[8] for r in table[1:]}
-    assert {"rel_l2", "rmse", "nrmse", "vrmse", "max_error", "correlation", "band_low", "band_mid", "band_high"} <= metrics
+    assert {"rel_l2", "rmse", "nrmse", "vrmse", "max_error", "correlation", "band_low", "band_mid", "band_high",
+            "spectrum_low", "spectrum_mid", "spectrum_high", "enstrophy_drift", "energy_drift"} <= metrics
+    # persistence at step 1 predicts frame 1 for frame 2: its enstrophy drift is (Z₁ − Z₂) / Z₂
+    with xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc") as shard:
+        omega = shard["vorticity"].values[0].astype(np.float64)
+    z1, z2 = 0.5 * np.mean(omega[1] ** 2), 0.5 * np.mean(omega[2] ** 2)
+    (drift,) = [float(r[9]) for r in table[1:] if r[0] == "copy" and r[3] == "0" and r[5] == "1"
+                and r[8] == "enstrophy_drift"]
+    assert drift == pytest.approx((z1 - z2) / z2, rel=1e-5) and drift != 0
     # 2 samples × 3 frames × 1 variable per metric and model
     assert sum(1 for r in table[1:] if r[0] == "copy" and r[8] == "rmse") == 6
 
