@@ -25,7 +25,7 @@ def _describe(section: dict) -> str:
 def shard_layout(config: DatasetConfig, split: SplitConfig, shard: Shard, history: str = "") -> ShardLayout:
     """Coordinates, variables and attributes of a shard; ``history`` is its CF history line."""
     builder = config.builder
-    # Every builder saves its fields at the points x_i = i·L/n (DESIGN.md), so x[0] = 0.
+    # Every builder saves its fields at the points x_i = i·L/n (the dataset format), so x[0] = 0.
     saved_spacing = config.domain_length / config.saved_resolution
     coordinates = np.arange(config.saved_resolution, dtype=np.float64) * saved_spacing
     resolved = config.resolved

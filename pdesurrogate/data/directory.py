@@ -1,4 +1,4 @@
-"""A dataset directory as written by ``pdesurrogate generate`` (see DESIGN.md, "Dataset files").
+"""A dataset directory as written by ``pdesurrogate generate`` (the dataset format: manifest.json, stats.json, <split>/shard-NNNNN.nc).
 
 Only metadata is read here: the manifest, the statistics, each shard's header and its per-sample
 parameters (one number per sample). Field values stay on disk until a window asks for them.
