@@ -337,8 +337,12 @@ def _other_non_finite(results: Results, splits: Sequence[str], headline: str) ->
         if metric == headline or split not in splits or not table.diverged.any():
             continue
         n, total = int(table.diverged.sum()), int(table.pairs.sum())
-        reason = " (a constant prediction has no correlation)" if (model == "training_mean" and metric == "correlation"
-                                                                   and n == total) else ""
+        reason = ""
+        if model == "training_mean" and n == total:  # a constant field: expected, not a divergence
+            if metric == "correlation":
+                reason = " (a constant prediction has no correlation)"
+            elif metric.startswith("spectrum_"):
+                reason = " (a constant prediction has no energy at |k| > 0: log 0)"
         found.append(f"{model} {split} {variable} `{metric}`: {n} of {total}{reason}")
     return found
 
