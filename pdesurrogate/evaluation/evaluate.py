@@ -58,6 +58,7 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
         if network.conditioning:
             parameters = torch.from_numpy(np.stack([split.parameters[p][samples] for p in network.conditioning],
                                                    axis=-1).astype(np.float32))
+        physics = _physics(split, samples)
         truth = scored(fields, window)
         _synchronise(device)
         start = time.perf_counter()
@@ -65,10 +66,10 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
         _synchronise(device)
         score.rollout_seconds += time.perf_counter() - start
         score.rows += result_rows(model, seed, split_name, samples, viscosity, times,
-                                  frame_metrics(prediction, truth, variables, stats, domain_length))
+                                  frame_metrics(prediction, truth, variables, stats, domain_length, physics))
         if baselines:
             score.rows += baseline_rows(fields, window, stats, variables, split_name, samples, viscosity, times,
-                                        domain_length)
+                                        domain_length, physics)
         predicted.append(prediction.numpy())
         indices.append(samples)
         score.samples += len(samples)
@@ -80,13 +81,13 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
 
 def baseline_rows(fields: torch.Tensor, window: ScoringWindow, stats, variables: Sequence[str], split: str,
                   samples: np.ndarray, viscosity: np.ndarray, times: np.ndarray,
-                  domain_length: float | None = None) -> list[tuple]:
+                  domain_length: float | None = None, physics=None) -> list[tuple]:
     """Rows of the persistence and training-mean baselines for one batch of trajectories."""
     truth, rows = scored(fields, window), []
     for name, guess in (("persistence", persistence(fields, window)),
                         ("training_mean", training_mean(fields, window, stats, variables))):
         rows += result_rows(name, "-", split, samples, viscosity, times,
-                            frame_metrics(guess, truth, variables, stats, domain_length))
+                            frame_metrics(guess, truth, variables, stats, domain_length, physics))
     return rows
 
 
@@ -103,8 +104,14 @@ def evaluate_baselines(reader: DatasetReader, split_name: str, window: ScoringWi
     rows = []
     for samples, fields in trajectories(split, variables):
         rows += baseline_rows(fields, window, stats, variables, split_name, samples,
-                              split.parameters["viscosity"][samples], times, domain_length)
+                              split.parameters["viscosity"][samples], times, domain_length, _physics(split, samples))
     return rows
+
+
+def _physics(split, samples: np.ndarray) -> dict[str, torch.Tensor]:
+    """The per-sample constants the shallow-water invariants need, where the dataset has them."""
+    return {name: torch.from_numpy(split.parameters[name][samples]) for name in ("gravity", "mean_depth", "coriolis")
+            if name in split.parameters}
 
 
 def write_results(path: str | Path, rows: Iterable[tuple]) -> Path:

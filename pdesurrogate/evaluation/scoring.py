@@ -111,16 +111,20 @@ def training_mean(fields: torch.Tensor, window: ScoringWindow, stats: Mapping[st
 
 
 def frame_metrics(prediction: torch.Tensor, truth: torch.Tensor, variables: Sequence[str],
-                  stats: Mapping[str, tuple[float, float]], domain_length: float | None = None
-                  ) -> dict[tuple[str, str], torch.Tensor]:
+                  stats: Mapping[str, tuple[float, float]], domain_length: float | None = None,
+                  physics: Mapping[str, torch.Tensor] | None = None) -> dict[tuple[str, str], torch.Tensor]:
     """``(variable, metric) -> (sample, frame)`` for fields ``(sample, frame, variable, y, x)``.
 
     Metrics (see :mod:`pdesurrogate.evaluation.metrics` for the formulas): ``rel_l2``, ``rmse``,
     ``nrmse`` (RMSE over the training standard deviation), ``vrmse``, ``max_error``, ``correlation``,
     ``band_<low|mid|high>`` (RMSE over the whole 2-D spectrum) and ``spectrum_<low|mid|high>`` (log
     ratio of predicted to true isotropic energy per band); for ``vorticity`` also
-    ``enstrophy_drift`` and, given the ``domain_length``, ``energy_drift`` (relative, signed). A
-    non-finite prediction gives non-finite values: a diverged rollout is reported, never dropped.
+    ``enstrophy_drift`` and, given the ``domain_length``, ``energy_drift`` (relative, signed). For
+    shallow water (``height``, ``u``, ``v`` predicted, per-sample ``gravity`` and ``mean_depth`` in
+    ``physics``) the joint invariants go under the variable ``flow``: ``energy_drift`` of the
+    energy above the state of rest (total energy minus ½gH², which would swamp any drift) and,
+    with ``vorticity`` and ``coriolis``, ``potential_enstrophy_drift``. A non-finite prediction
+    gives non-finite values: a diverged rollout is reported, never dropped.
     """
     results = {}
     for c, name in enumerate(variables):
@@ -140,7 +144,31 @@ def frame_metrics(prediction: torch.Tensor, truth: torch.Tensor, variables: Sequ
             if domain_length is not None:
                 results[name, "energy_drift"] = metrics.relative_drift(
                     metrics.navier_stokes_energy(raw_p, domain_length), metrics.navier_stokes_energy(raw_t, domain_length))
+    results.update(_shallow_water_drifts(prediction, truth, variables, physics or {}))
     return results
+
+
+def _shallow_water_drifts(prediction: torch.Tensor, truth: torch.Tensor, variables: Sequence[str],
+                          physics: Mapping[str, torch.Tensor]) -> dict[tuple[str, str], torch.Tensor]:
+    if not ({"height", "u", "v"} <= set(variables) and {"gravity", "mean_depth"} <= set(physics)):
+        return {}
+    index = {name: c for c, name in enumerate(variables)}
+    per_sample = {k: torch.as_tensor(v, dtype=torch.float64)[:, None, None, None] for k, v in physics.items()}
+    g, depth = per_sample["gravity"], per_sample["mean_depth"]
+
+    def above_rest(fields: torch.Tensor) -> torch.Tensor:
+        energy = metrics.shallow_water_energy(fields[:, :, index["height"]], fields[:, :, index["u"]],
+                                              fields[:, :, index["v"]], g)
+        return energy - (0.5 * g * depth.square())[:, :, 0, 0]
+
+    drifts = {("flow", "energy_drift"): metrics.relative_drift(above_rest(prediction), above_rest(truth))}
+    if "vorticity" in index and "coriolis" in per_sample:
+        def enstrophy(fields: torch.Tensor) -> torch.Tensor:
+            return metrics.potential_enstrophy(fields[:, :, index["height"]], fields[:, :, index["vorticity"]],
+                                               per_sample["coriolis"])
+
+        drifts["flow", "potential_enstrophy_drift"] = metrics.relative_drift(enstrophy(prediction), enstrophy(truth))
+    return drifts
 
 
 def result_rows(model: str, seed: int | str, split: str, samples: np.ndarray, viscosity: np.ndarray,

@@ -143,3 +143,27 @@ def test_baselines_alone_equal_those_beside_a_model(ns_dataset):
     assert len(alone) == len(beside) > 0
     for a, b in zip(sorted(alone), sorted(beside)):
         assert a[:9] == b[:9] and a[9] == pytest.approx(b[9], rel=1e-6, nan_ok=True)
+
+
+def test_shallow_water_invariants_drift_against_the_truth(multi_dataset):
+    # Persistence at step 1 predicts frame 1 for frame 2: the drift of the energy above rest is
+    # (E₁ − E₂) / |E₂| with E = mean(½ h (u² + v²) + ½ g h²) − ½ g H², computed here by hand.
+    reader = DatasetReader(multi_dataset)
+    variables = ["height", "u", "v", "vorticity"]
+    rows = evaluate_split(copy_last_module(reader, variables, 2), reader, "test_ood", ScoringWindow(2, 3),
+                          "copy").rows
+    with xr.open_dataset(multi_dataset / "test_ood" / "shard-00000.nc") as shard:
+        h, u, v, zeta = (shard[name].values[0].astype(np.float64) for name in variables)
+        g, depth, f = (float(shard[name].values[0]) for name in ("gravity", "mean_depth", "coriolis"))
+
+    def energy(t):
+        return np.mean(0.5 * h[t] * (u[t] ** 2 + v[t] ** 2) + 0.5 * g * h[t] ** 2) - 0.5 * g * depth ** 2
+
+    def potential_enstrophy(t):
+        return np.mean(0.5 * (zeta[t] + f) ** 2 / h[t])
+
+    found = {r[8]: r[9] for r in rows if r[0] == "copy" and r[3] == 0 and r[5] == 1 and r[7] == "flow"}
+    assert found["energy_drift"] == pytest.approx((energy(1) - energy(2)) / abs(energy(2)), rel=1e-5)
+    assert found["potential_enstrophy_drift"] == pytest.approx(
+        (potential_enstrophy(1) - potential_enstrophy(2)) / potential_enstrophy(2), rel=1e-5)
+    assert found["energy_drift"] != 0
