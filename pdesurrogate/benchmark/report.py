@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..evaluation.scoring import BASELINES
 from .fields import DatasetInfo
 from .figures import Figures
-from .files import write_atomically
+from ..evaluation.files import write_atomically
 from .intervals import Interval
 from .results import Results, group_results, seed_order
 from .summary import ood_ratio, summarise, write_summary

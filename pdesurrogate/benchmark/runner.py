@@ -42,7 +42,7 @@ from ..evaluation.scoring import ScoringWindow
 from ..training.checkpoint import load_surrogate
 from ..training.checkpointing import resolve_checkpoint
 from .config import BenchmarkConfig, ModelSpec, check_splits
-from .files import write_atomically
+from ..evaluation.files import write_atomically
 
 # Set by torchrun for the process group; a benchmark rank trains on its own, so Lightning must not
 # mistake them for a distributed run of one training.

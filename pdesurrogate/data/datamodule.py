@@ -113,12 +113,17 @@ class PDEDataModule(pl.LightningDataModule):
             raise UserError(f"data.root: split {split.name!r} of {self.root} has resolution {ny}, but the "
                             f"train split has {self.resolution}")
         for field, steps, first in (("unroll_steps", hp.unroll_steps, 0),
-                                    ("rollout_steps", hp.rollout_steps, self.score_from - hp.history * hp.time_stride)):
+                                    ("rollout_steps", hp.rollout_steps, self.rollout_start)):
             needed = first + (hp.history + hp.future * steps - 1) * hp.time_stride + 1
             if needed > split.frames:
                 raise UserError(f"data.{field}: history {hp.history} + future {hp.future} × {steps} steps at "
                                 f"time_stride {hp.time_stride} needs {needed} frames; split {split.name!r} "
                                 f"has {split.frames}")
+
+    @property
+    def rollout_start(self) -> int:
+        """The first saved frame of an evaluation rollout's context: ``history`` frames before ``score_from``."""
+        return self.score_from - self.hparams.history * self.hparams.time_stride
 
     @property
     def stats(self) -> dict[str, tuple[float, float]]:
@@ -136,7 +141,7 @@ class PDEDataModule(pl.LightningDataModule):
         hp = self.hparams
         return TrajectoryWindows(info, self.variables, self.conditioning, hp.history, hp.future * steps,
                                  hp.time_stride, 1 if first_only else hp.window_stride, first_only,
-                                 first_start=self.score_from - hp.history * hp.time_stride if first_only else 0)
+                                 first_start=self.rollout_start if first_only else 0)
 
     def evaluation_loaders(self, stage: str) -> list[tuple[str, str]]:
         """``(split, kind)`` of each evaluation dataloader, in order; kind is ``one_step`` or ``rollout``."""

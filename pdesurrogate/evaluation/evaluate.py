@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..data.directory import DatasetReader
+from .files import write_atomically
 from .predictions import split_coordinates, write_predictions
 from .scoring import (RESULT_COLUMNS, ScoringWindow, frame_metrics, persistence, result_rows, scored,
                       surrogate_rollout, training_mean, trajectories)
@@ -47,9 +48,7 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
     split = reader.split(split_name, "split")
     window.check({model: network.history}, split.frames, f"split {split_name!r}")
     stats = {v: (float(m), float(s)) for v, m, s in zip(variables, module.normaliser.mean, module.normaliser.std)}
-    coords, _, source = split_coordinates(split, variables)
-    times = coords["time"][1][window.score_from: window.score_from + window.horizon]
-    domain_length = float(source["domain_length"]) if "domain_length" in source else None
+    times, domain_length = _scored_times(split, variables, window)
     device = next(module.parameters()).device
     score, predicted, indices = SplitScore(), [], []
     for samples, fields in trajectories(split, variables):
@@ -98,14 +97,18 @@ def evaluate_baselines(reader: DatasetReader, split_name: str, window: ScoringWi
     window.check({}, split.frames, f"split {split_name!r}")
     all_stats = reader.stats()
     stats = {v: all_stats[v] for v in variables}
-    coords, _, source = split_coordinates(split, variables)
-    times = coords["time"][1][window.score_from: window.score_from + window.horizon]
-    domain_length = float(source["domain_length"]) if "domain_length" in source else None
+    times, domain_length = _scored_times(split, variables, window)
     rows = []
     for samples, fields in trajectories(split, variables):
         rows += baseline_rows(fields, window, stats, variables, split_name, samples,
                               split.parameters["viscosity"][samples], times, domain_length, _physics(split, samples))
     return rows
+
+
+def _scored_times(split, variables: Sequence[str], window: ScoringWindow) -> tuple[np.ndarray, float | None]:
+    """The dataset's physical times of the scored frames, and its domain length where recorded."""
+    coords, _, source = split_coordinates(split, variables)
+    return coords["time"][1][window.frames], float(source["domain_length"]) if "domain_length" in source else None
 
 
 def _physics(split, samples: np.ndarray) -> dict[str, torch.Tensor]:
@@ -118,13 +121,14 @@ def write_results(path: str | Path, rows: Iterable[tuple]) -> Path:
     """``results.csv`` in long form, written to a temporary name and renamed into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(RESULT_COLUMNS)
-        writer.writerows(rows)
-    temporary.replace(path)
-    return path
+
+    def write(temporary: Path) -> None:
+        with temporary.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(RESULT_COLUMNS)
+            writer.writerows(rows)
+
+    return write_atomically(path, write)
 
 
 def read_results(path: str | Path) -> list[tuple]:

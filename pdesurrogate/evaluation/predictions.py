@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from ..data.directory import SplitInfo
+from .files import write_atomically
 from .scoring import ScoringWindow
 
 
@@ -39,7 +40,7 @@ def write_predictions(path: str | Path, prediction: np.ndarray, split: SplitInfo
     """
     coords, attributes, source = split_coordinates(split, variables)
     time_values, time_attrs = coords["time"][1], coords["time"][2]
-    scored_times = time_values[window.score_from: window.score_from + window.horizon]
+    scored_times = time_values[window.frames]
     data = {name: (("sample", "time", "y", "x"), prediction[:, :, c].astype(np.float32), attributes[name])
             for c, name in enumerate(variables)}
     for name, values in split.parameters.items():
@@ -55,7 +56,4 @@ def write_predictions(path: str | Path, prediction: np.ndarray, split: SplitInfo
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    dataset.to_netcdf(temporary)
-    temporary.replace(path)
-    return path
+    return write_atomically(path, dataset.to_netcdf)

@@ -23,7 +23,6 @@ import torch
 
 from ..data.directory import SplitInfo
 from ..errors import UserError
-from ..training.regimes import rollout
 from . import metrics
 
 RESULT_COLUMNS = ("model", "seed", "split", "sample", "viscosity", "step", "time", "variable", "metric", "value")
@@ -38,6 +37,11 @@ class ScoringWindow:
 
     score_from: int
     horizon: int
+
+    @property
+    def frames(self) -> slice:
+        """The scored frames, as an index into the time axis."""
+        return slice(self.score_from, self.score_from + self.horizon)
 
     def check(self, histories: Mapping[str, int], frames: int, where: str = "the dataset") -> None:
         """Refuse a window that a model (``name -> history``) or the trajectories cannot fill."""
@@ -74,7 +78,7 @@ def context(fields: torch.Tensor, history: int, window: ScoringWindow) -> torch.
 
 def scored(fields: torch.Tensor, window: ScoringWindow) -> torch.Tensor:
     """The true frames that are scored."""
-    return fields[:, window.score_from: window.score_from + window.horizon]
+    return fields[:, window.frames]
 
 
 @torch.no_grad()
@@ -84,16 +88,11 @@ def surrogate_rollout(module, fields: torch.Tensor, parameters: torch.Tensor | N
     The model normalises with its own training statistics (they travel in its state_dict), so the
     test split is fed in physical units and the prediction comes back in them.
     """
-    network = module.network
     device = next(module.parameters()).device
-    inputs = module.normaliser.normalise(context(fields, network.history, window).to(device))
-    if parameters is not None and network.conditioning:
-        parameters = parameters.to(device)
-    else:
-        parameters = None
-    steps = math.ceil(window.horizon / network.future)
-    prediction = module.normaliser.denormalise(rollout(network, inputs, parameters, steps))
-    return prediction[:, : window.horizon].cpu()
+    history = context(fields, module.network.history, window).to(device)
+    parameters = parameters.to(device) if parameters is not None else None
+    steps = math.ceil(window.horizon / module.network.future)
+    return module.rollout_physical(history, parameters, steps)[:, : window.horizon].cpu()
 
 
 def persistence(fields: torch.Tensor, window: ScoringWindow) -> torch.Tensor:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import math
+from typing import Literal
 
 import lightning.pytorch as pl
 import torch
@@ -176,11 +175,16 @@ class SurrogateModule(pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["history"].shape[0])
         return loss
 
+    def rollout_physical(self, history: torch.Tensor, parameters: torch.Tensor | None, steps: int) -> torch.Tensor:
+        """``steps`` model steps from true ``history`` frames, both in physical units: the model
+        normalises with its own training statistics (they travel in its state_dict)."""
+        parameters = parameters if self.network.conditioning else None
+        return self.normaliser.denormalise(rollout(self.network, self.normaliser.normalise(history), parameters, steps))
+
     def predict_rollout(self, batch: dict) -> torch.Tensor:
         """Predicted frames in physical units over the batch's target window."""
-        history, parameters, target = self._inputs(batch)
-        steps = target.shape[1] // self.network.future
-        return self.normaliser.denormalise(rollout(self.network, history, parameters, steps))
+        steps = batch["target"].shape[1] // self.network.future
+        return self.rollout_physical(batch["history"], batch["parameters"], steps)
 
     def _evaluate(self, batch: dict, stage: str, dataloader_idx: int) -> None:
         split, kind = self._evaluation_kind("validate" if stage == "val" else stage, dataloader_idx)
