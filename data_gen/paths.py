@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import yaml
+
 from .errors import ParameterError
 
 
@@ -33,3 +35,15 @@ def readable_file(path: str | Path, option: str, example: str = "") -> Path:
     if not path.is_file():
         raise ParameterError(f"{option}: {path} does not exist{hint}")
     return path
+
+
+def read_yaml(path: str | Path, option: str, example: str = "") -> tuple[str, object]:
+    """``(text, parsed value)`` of the YAML file ``path``; a missing, binary or malformed file is one
+    :class:`ParameterError` naming ``option``."""
+    path = readable_file(path, option, example)
+    try:
+        text = path.read_text(encoding="utf-8")
+        return text, yaml.safe_load(text)
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise ParameterError(f"{option}: {path} is not valid YAML ({first})") from None

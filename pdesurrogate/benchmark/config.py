@@ -24,12 +24,10 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from data_gen.dataset import load_config
-from data_gen.paths import readable_file
+from data_gen.paths import read_yaml, readable_file
 
-from ..commands.lightning import check_config_files
+from ..commands.lightning import check_config_file
 from ..errors import UserError
 
 KEYS = ("data", "data_root", "models", "seeds", "budget", "score_from", "horizon", "splits", "val_split",
@@ -94,9 +92,7 @@ def _positive_int(value, key: str) -> int:
 
 
 def _model_spec(path: Path, key: str) -> ModelSpec:
-    readable_file(path, key, "configs/fit/ns_fno_small.yaml")
-    check_config_files(["--config", str(path)])
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = check_config_file(path, key) or {}
     data = raw.get("data") if isinstance(raw, dict) else None
     if not isinstance(data, dict) or not data.get("variables"):
         raise UserError(f"{key}: {path} has no data.variables; is it a `pdesurrogate fit` config?")
@@ -107,13 +103,8 @@ def _model_spec(path: Path, key: str) -> ModelSpec:
 
 def parse_benchmark(path: str | Path) -> BenchmarkConfig:
     """Read and check a benchmark config; every mistake is one :class:`UserError` naming its key."""
-    source = readable_file(path, "CONFIG", "configs/bench/ns_ood_small.yaml")
-    try:
-        text = source.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except (UnicodeDecodeError, yaml.YAMLError) as error:
-        first = str(error).strip().splitlines()[0]
-        raise UserError(f"CONFIG: {source} is not valid YAML ({first})") from None
+    source = Path(path)
+    text, raw = read_yaml(source, "CONFIG", "configs/bench/ns_ood_small.yaml")
     if not isinstance(raw, dict):
         raise UserError(f"CONFIG: {source} must be a mapping of {', '.join(KEYS)}")
     for key in raw:

@@ -38,11 +38,13 @@ from ..commands.lightning import run_lightning
 from ..data import DatasetReader
 from ..errors import UserError
 from ..evaluation.evaluate import evaluate_baselines, evaluate_split, read_results, write_results
+from ..evaluation.files import write_atomically
 from ..evaluation.scoring import ScoringWindow
 from ..training.checkpoint import load_surrogate
 from ..training.checkpointing import resolve_checkpoint
 from .config import BenchmarkConfig, ModelSpec, check_splits
-from ..evaluation.files import write_atomically
+from .report import write_report
+from .speed import evaluation_device, measure_speed
 
 # Set by torchrun for the process group; a benchmark rank trains on its own, so Lightning must not
 # mistake them for a distributed run of one training.
@@ -66,12 +68,6 @@ def _without_torchrun_environment():
         yield
     finally:
         os.environ.update(saved)
-
-
-def evaluation_device() -> torch.device:
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    return torch.device(f"cuda:{local_rank % torch.cuda.device_count()}") if torch.cuda.is_available() else \
-        torch.device("cpu")
 
 
 class Benchmark:
@@ -193,9 +189,6 @@ class Benchmark:
     # --- aggregation ----------------------------------------------------------------------------
     def aggregate(self, reader: DatasetReader | None = None, allow_missing: bool = False) -> Path:
         """``results.csv`` from every finished run and the baselines, the speed comparison, and the report."""
-        from .report import write_report
-        from .speed import measure_speed
-
         reader = reader or DatasetReader(self.data_root)
         missing = [f"{m.name} seed {s}" for m, s in self.config.runs() if self.finished(m, s) is None]
         if missing and not allow_missing:

@@ -11,6 +11,7 @@ unit of simulated time does not depend on where in the trajectory it starts.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 
 import torch
@@ -20,7 +21,7 @@ from data_gen.dataset.plan import sample_parameters
 from data_gen.dataset.resolution import ShellFractionSummary
 from data_gen.dataset.simulate import simulate_batch
 
-from ..evaluation.evaluate import evaluate_split
+from ..evaluation.evaluate import evaluate_split, synchronise
 from ..training.checkpoint import load_surrogate
 
 
@@ -29,25 +30,28 @@ def timed_split(bench) -> str:
     return next((s for s in bench.config.splits if s.startswith("test_ood")), bench.config.splits[0])
 
 
+def evaluation_device() -> torch.device:
+    """Where this process scores and times: its torchrun rank's GPU, the first GPU, or the CPU."""
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    return torch.device(f"cuda:{local_rank % torch.cuda.device_count()}") if torch.cuda.is_available() else \
+        torch.device("cpu")
+
+
 def _timed(device: torch.device, work) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    synchronise(device)
     start = time.perf_counter()
     work()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    synchronise(device)
     return time.perf_counter() - start
 
 
 def measure_speed(bench, reader) -> dict:
     """Seconds per model (its first finished seed) and for the solver, and the solver/surrogate ratio."""
-    from .runner import evaluation_device
-
     split_name = timed_split(bench)
     device = evaluation_device()
     surrogate = {}
     for model in bench.config.models:
-        done = next((bench.finished(model, s) for s in bench.config.seeds if bench.finished(model, s)), None)
+        done = next(filter(None, (bench.finished(model, s) for s in bench.config.seeds)), None)
         if done is None:
             continue
         module = load_surrogate(bench.out / done["checkpoint"]).to(device)

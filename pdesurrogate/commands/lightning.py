@@ -19,18 +19,20 @@ import math
 import warnings
 from pathlib import Path
 
-import yaml
 from jsonargparse import ArgumentError, Namespace
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
+
+from data_gen.paths import read_yaml
 
 from ..data import PDEDataModule
 from . import LIGHTNING_SUBCOMMANDS
 from ..errors import UserError
 from ..models.base import ArchitectureError
 from ..training import SurrogateModule
-from ..training.checkpoint import ENTRY_POINT_GROUP, allowed_network, read_checkpoint, registered_networks, same_network
+from ..training.checkpoint import (ENTRY_POINT_GROUP, allowed_network, class_paths, read_checkpoint,
+                                   registered_networks, same_network)
 from ..training.checkpointing import SelectedCheckpoint, resolve_checkpoint
 from ..training.prediction_writer import RolloutWriter
 
@@ -53,46 +55,30 @@ def config_key(field: str) -> str:
     return f"model.network.init_args.{field}"
 
 
-def _config_class_paths(value, key: str):
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if name == "class_path":
-                yield key, item
-            else:
-                yield from _config_class_paths(item, f"{key}.{name}" if key else str(name))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _config_class_paths(item, f"{key}[{i}]")
+def check_config_file(path: str | Path, option: str = "--config"):
+    """The parsed config file at ``path``, refused if it names a class outside
+    :data:`CONFIG_CLASS_PREFIXES`: read before jsonargparse, which imports a class path's module
+    before it checks its type."""
+    _, content = read_yaml(path, option, "configs/fit/ns_fno_small.yaml")
+    for key, class_path in class_paths(content, names=("class_path",)):
+        if isinstance(class_path, str) and "." not in class_path:
+            continue  # a short name resolves among classes already imported, importing nothing
+        if isinstance(class_path, str) and (class_path.startswith(CONFIG_CLASS_PREFIXES)
+                                            or class_path in registered_networks()):
+            continue
+        raise UserError(f"{key} in {path}: {class_path!r} is outside what a config may name "
+                        f"({', '.join(p + '*' for p in CONFIG_CLASS_PREFIXES)}, or an architecture registered "
+                        f"under the {ENTRY_POINT_GROUP!r} entry-point group); nothing was imported")
+    return content
 
 
 def check_config_files(argv: list[str]) -> None:
-    """Refuse a ``--config`` file that names a class outside :data:`CONFIG_CLASS_PREFIXES` before
-    jsonargparse reads it (it imports a class path's module before it checks its type)."""
+    """:func:`check_config_file` on every ``--config`` of a command line."""
     for i, arg in enumerate(argv):
         if arg in ("--config", "-c") and i + 1 < len(argv):
-            path = Path(argv[i + 1])
+            check_config_file(argv[i + 1])
         elif arg.startswith("--config="):
-            path = Path(arg.partition("=")[2])
-        else:
-            continue
-        if path.is_dir():
-            raise UserError(f"--config: {path} is a directory, not a YAML file (e.g. configs/fit/ns_fno_small.yaml)")
-        if not path.is_file():
-            raise UserError(f"--config: {path} does not exist")
-        try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            first = str(error).strip().splitlines()[0]
-            raise UserError(f"--config: {path} is not valid YAML ({first})") from None
-        for key, class_path in _config_class_paths(content, ""):
-            if isinstance(class_path, str) and "." not in class_path:
-                continue  # a short name resolves among classes already imported, importing nothing
-            if isinstance(class_path, str) and (class_path.startswith(CONFIG_CLASS_PREFIXES)
-                                                or class_path in registered_networks()):
-                continue
-            raise UserError(f"{key}.class_path in {path}: {class_path!r} is outside what a config may name "
-                            f"({', '.join(p + '*' for p in CONFIG_CLASS_PREFIXES)}, or an architecture registered "
-                            f"under the {ENTRY_POINT_GROUP!r} entry-point group); nothing was imported")
+            check_config_file(arg.partition("=")[2])
 
 
 def _plain(value):

@@ -28,7 +28,8 @@ class SplitScore:
     samples: int = 0
 
 
-def _synchronise(device: torch.device) -> None:
+def synchronise(device: torch.device) -> None:
+    """Wait for the device's queued work, so that wall-clock timings measure it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -59,10 +60,10 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
                                                    axis=-1).astype(np.float32))
         physics = _physics(split, samples)
         truth = scored(fields, window)
-        _synchronise(device)
+        synchronise(device)
         start = time.perf_counter()
         prediction = surrogate_rollout(module, fields, parameters, window)
-        _synchronise(device)
+        synchronise(device)
         score.rollout_seconds += time.perf_counter() - start
         score.rows += result_rows(model, seed, split_name, samples, viscosity, times,
                                   frame_metrics(prediction, truth, variables, stats, domain_length, physics))

@@ -60,18 +60,23 @@ def same_network(a: str, b: str) -> bool:
     return a == b or (a in NETWORKS and NETWORKS[a] is NETWORKS.get(b))
 
 
-def _class_paths(value, key: str = "hyper_parameters"):
-    """Every ``(config key, class path)`` a nested hyper-parameter dict names."""
+CLASS_KEYS = ("class_path", "_class_path", "_instantiator")
+"""Keys whose value jsonargparse or Lightning imports."""
+
+
+def class_paths(value, key: str = "", names: tuple[str, ...] = CLASS_KEYS):
+    """Every ``(key path, class path)`` that a nested dict or list (a checkpoint's hyper-parameters,
+    a parsed config file) names under one of ``names``."""
     if isinstance(value, dict):
         for name, item in value.items():
-            path = f"{key}.{name}"
-            if name in ("class_path", "_class_path", "_instantiator"):
+            path = f"{key}.{name}" if key else str(name)
+            if name in names:
                 yield path, item
             else:
-                yield from _class_paths(item, path)
+                yield from class_paths(item, path, names)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            yield from _class_paths(item, f"{key}[{i}]")
+            yield from class_paths(item, f"{key}[{i}]", names)
 
 
 def read_checkpoint(path: str | Path, field: str = "ckpt_path") -> dict:
@@ -109,7 +114,7 @@ def read_checkpoint(path: str | Path, field: str = "ckpt_path") -> dict:
             or not isinstance(checkpoint.get("state_dict"), dict)):
         raise UserError(f"{field}: {path} is not a pdesurrogate checkpoint (no state_dict and "
                         "hyper_parameters.network; it was not written by `pdesurrogate fit`)")
-    for key, class_path in _class_paths(hparams):
+    for key, class_path in class_paths(hparams, "hyper_parameters"):
         if key == "hyper_parameters.network.class_path":
             allowed_network(class_path, f"{field}: {path}: {key}")
         elif key.endswith("._instantiator") and class_path == INSTANTIATOR:
