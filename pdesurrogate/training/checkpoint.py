@@ -25,6 +25,7 @@ import torch
 
 from ..errors import UserError
 from ..models import FNO, Surrogate, UNet
+from .module import SurrogateModule
 
 NETWORKS: dict[str, type[Surrogate]] = {
     f"{module}.{cls.__name__}": cls
@@ -157,8 +158,6 @@ def _check_size(checkpoint: dict, network: dict, path: Path, field: str) -> None
 def load_surrogate(path: str | Path, field: str = "checkpoint"):
     """The :class:`~pdesurrogate.training.SurrogateModule` stored at ``path``, in eval mode on the CPU
     (move it with ``.to(device)``), read through :func:`read_checkpoint`."""
-    from .module import SurrogateModule  # the module imports the models; keep this file's import light
-
     checkpoint = read_checkpoint(path, field)
     settings = {k: v for k, v in checkpoint["hyper_parameters"].items()
                 if k not in ("network", "_instantiator", "_class_path")}
