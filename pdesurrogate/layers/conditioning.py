@@ -53,7 +53,7 @@ class ParameterEmbedding(nn.Module):
 
     def forward(self, parameters: torch.Tensor) -> torch.Tensor:
         z = torch.where(self.use_log, parameters.clamp_min(1e-30).log(), parameters)
-        return self.mlp(self.sinusoidal(z.float()))
+        return self.mlp(self.sinusoidal(z.to(self.mlp[0].weight.dtype)))
 
 
 class FiLM(nn.Module):

@@ -52,13 +52,17 @@ class SpectralConv2d(nn.Module):
         return min(self.modes, ny // 2), min(self.modes, nx // 2 + 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Half precision is lifted to float32; float32 and float64 run as they come, so a model
+        # cast with ``.double()`` computes in float64 throughout (gradient checks, inverse problems).
         with torch.autocast(device_type=x.device.type, enabled=False):
-            return self._forward(x.float())
+            if x.dtype in (torch.float16, torch.bfloat16):
+                x = x.float()
+            return self._forward(x)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         ny, nx = x.shape[-2:]
         my, mx = self.kept_modes(ny, nx)
-        weight = torch.view_as_complex(self.weight)
+        weight = torch.view_as_complex(self.weight.to(x.dtype))
         if (my, mx) != (self.modes, self.modes):  # a grid too coarse for all modes
             weight = torch.cat((weight[:, :, :my, :mx], weight[:, :, 2 * self.modes - my :, :mx]), dim=-2)
         mixed = torch.einsum("bixy,ioxy->boxy", truncated_rfft2(x, my, mx), weight)
