@@ -17,8 +17,9 @@ import torch
 
 from .checks import require
 from .equations.base import Equation
-from .errors import BlowUpError
-from .integrators import make_integrator
+from .errors import BlowUpError, ParameterError
+from .integrators import INTEGRATORS, make_integrator
+from .stability import ALLOWED_GROWTH, SMALLEST_STEP_FRACTION, growth_limited_step
 
 
 class Stepper:
@@ -71,11 +72,43 @@ class Stepper:
         return eq.decode(self.advance(eq.encode(fields)))
 
     def _stable_dt(self, speed: torch.Tensor, interval: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """The CFL step (at most ``interval``) and the step to take (also at most ``max_dt``)."""
-        cfl_limit = self.equation.time_step_limit(speed, self.cfl, type(self.integrator)).clamp(max=interval)
+        """The stable step (at most ``interval``) and the step to take (also at most ``max_dt``).
+
+        The equation's CFL step is stable for schemes whose stability region covers a stretch of
+        the imaginary axis (``cfl`` is checked against it); a scheme without one gets the largest
+        step that keeps every mode's growth within :data:`~data_gen.stability.ALLOWED_GROWTH`
+        per output interval, and is refused if that step is too small to be worth taking.
+        """
+        integrator = type(self.integrator)
+        cfl_limit = self.equation.time_step_limit(speed, self.cfl, integrator).clamp(max=interval)
+        if integrator.imaginary_axis_stability == 0:
+            cfl_limit = self._growth_limited(cfl_limit, speed, interval)
         if self.max_dt is None:
             return cfl_limit, cfl_limit
         return cfl_limit, cfl_limit.clamp(max=self.max_dt)
+
+    def _growth_limited(self, cfl_limit: torch.Tensor, speed: torch.Tensor, interval: float) -> torch.Tensor:
+        modes = self.equation.stability_modes(speed.to(torch.float64))
+        if modes is None:
+            return cfl_limit
+        step = growth_limited_step(type(self.integrator), *modes, cfl_limit.to(torch.float64), interval)
+        refused = torch.isnan(step)
+        if bool(refused.any()):
+            stable = [s for s in self.equation.schemes if INTEGRATORS[s].imaginary_axis_stability > 0]
+            name = self.integrator.name
+            raise ParameterError(
+                f"scheme must be one stable for advection ({', '.join(stable)}) at this viscosity and flow speed "
+                f"(got {name!r}): {name} has no imaginary-axis stability, and keeping every mode's growth within "
+                f"{ALLOWED_GROWTH:g} per output interval would need steps below {SMALLEST_STEP_FRACTION:g} of "
+                f"the CFL step (time.cfl does not help: the growth, not the CFL number, sets its step)"
+            )
+        return step.to(cfl_limit.dtype)
+
+    def check_first_step(self, fields: torch.Tensor) -> None:
+        """Choose the first step for ``fields`` without taking it: refuses a scheme that cannot
+        advance this flow stably at a reasonable cost (config checks call it before a run)."""
+        _, speed = self.equation.explicit_terms_and_max_speed(self.equation.encode(fields))
+        self._stable_dt(speed.detach(), self.interval)
 
     def advance(self, state: torch.Tensor, interval: float | None = None, t_start: float = 0.0) -> torch.Tensor:
         """Advance an encoded state by ``interval`` (default: the stepper's)."""

@@ -462,7 +462,7 @@ def _check_buildable(config: DatasetConfig) -> None:
     The solvers check their own arguments; this runs those checks now. Cheap: nothing is stepped.
     """
     grid = config.grid()
-    equation = None
+    first_states = []  # (equation, initial fields) per split, for the stepper's first-step check
     try:
         for split in config.splits:
             extremes = [split.viscosity_extremes()] + [law.extremes() for _, law in config.sampled.values()]
@@ -482,26 +482,31 @@ def _check_buildable(config: DatasetConfig) -> None:
             except ParameterError as error:
                 names_its_key = str(error).split(".")[0] in config.builder.sections
                 raise ConfigError(str(error) if names_its_key else f"splits.{split.name}: {error}") from None
-            config.builder.initial_fields(grid, config.sections, split.seed, list(range(batch)), parameters)
+            fields = config.builder.initial_fields(grid, config.sections, split.seed, list(range(batch)), parameters)
+            first_states.append((equation, fields))
     except ConfigError:
         raise
     except ParameterError as error:
         # Forcing and initial-condition checks already name their key (``forcing.wavenumber``).
         raise ConfigError(str(error)) from None
-    _check_stepper(config, equation)
+    _check_stepper(config, first_states)
 
 
 # The stepper's argument names and the config keys they come from.
 STEPPER_KEYS = {"cfl": "time.cfl", "interval": "time.save_interval", "max_dt": "time.max_dt", "scheme": "scheme"}
 
 
-def _check_stepper(config: DatasetConfig, equation) -> None:
+def _check_stepper(config: DatasetConfig, first_states) -> None:
     """The time-stepping settings are the same for every split (the CFL ceiling depends on the
-    scheme and the equation, not on the parameter values), so one check, blamed on the time key
-    it concerns rather than on whichever split happened to be built first."""
+    scheme and the equation, not on the parameter values), so they are blamed on the time key
+    they concern rather than on a split. The first step is chosen (not taken) for each split's
+    initial fields: a scheme without imaginary-axis stability is refused there if its step
+    would be impractically small at the split's extreme viscosities."""
     timing = config.time
     try:
-        config.builder.stepper(equation, timing.save_interval, config.scheme, timing.cfl, timing.max_dt)
+        for equation, fields in first_states:
+            stepper = config.builder.stepper(equation, timing.save_interval, config.scheme, timing.cfl, timing.max_dt)
+            stepper.check_first_step(fields)
     except ParameterError as error:
         name, _, rest = str(error).partition(" must ")
         if name in STEPPER_KEYS and rest:

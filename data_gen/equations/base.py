@@ -61,9 +61,30 @@ class Equation:
     def max_speed(self, state: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    # The largest |Im λ|·dt of the explicit part per unit CFL number: the advective (or wave)
+    # eigenvalue bound of the discretisation in the units of ``time_step_limit``.
+    advective_eigenvalue_per_cfl: float = 0.0
+
     def max_cfl(self, integrator: type[Integrator]) -> float:
-        """The largest CFL number ``integrator`` keeps stable on this discretisation."""
-        return 1.0
+        """The largest CFL number ``integrator`` keeps stable on this discretisation.
+
+        Where the fastest explicit eigenvalue reaches the edge of the scheme's imaginary-axis
+        stability, never above 1 (beyond it accuracy fails first). A scheme with no imaginary-axis
+        stability is not bounded here: its step comes from :meth:`stability_modes` instead.
+        """
+        reach, per_cfl = integrator.imaginary_axis_stability, self.advective_eigenvalue_per_cfl
+        if reach == 0 or per_cfl == 0:
+            return 1.0
+        return min(1.0, reach / per_cfl)
+
+    def stability_modes(self, max_speed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Eigenvalues per unit time of modes that bound this equation's linearised spectrum:
+        ``(explicit, implicit)``, complex and real, ``(batch, modes)``; ``None`` if not modelled.
+
+        The stepper asks for them only for schemes without imaginary-axis stability, where
+        the implicit damping of each mode decides whether it grows.
+        """
+        return None
 
     def time_step_limit(self, max_speed: torch.Tensor, cfl: float, integrator: type[Integrator]) -> torch.Tensor:
         """Largest stable ``dt`` per sample for the given CFL number and integrator class."""

@@ -109,6 +109,9 @@ class NavierStokesFD(VorticityEquation):
         return torch.sqrt((velocity**2).sum(dim=1).amax(dim=(-2, -1)))
 
     # --- time step control -----------------------------------------------------------------
+    # Centred differences: for uniform flow |λ| ≤ (|u| + |v|)/h ≤ √2|u|_max/h, √2 per unit CFL.
+    advective_eigenvalue_per_cfl = 2**0.5
+
     def time_step_limit(self, max_speed: torch.Tensor, cfl: float, integrator) -> torch.Tensor:
         """``dt = 1 / (|u|_max/(cfl·h) + (8ν/h² + μ)/c)``: advective CFL and explicit diffusion.
 

@@ -210,3 +210,16 @@ def test_cli_prints_one_error_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: splits.test_ood.viscosity[1]: must be > 0 (got -0.0001)"]
     assert not (tmp_path / "out").exists()  # nothing created before validation passed
+
+
+def test_scheme_without_imaginary_axis_stability_is_refused_for_a_fast_flow_and_accepted_otherwise():
+    def fast_euler(raw):
+        raw["scheme"] = "euler_cn"
+        raw["sim_resolution"] = 64
+        raw["initial_condition"]["sigma"] = 2000.0  # ~100× the FNO amplitude: a fast flow
+        raw["splits"]["test_ood"]["viscosity"] = [1.0e-5]
+
+    with pytest.raises(ConfigError, match=r"^scheme: must be one stable for advection \(cn_rk4, etdrk4\)"):
+        parse_config(config_with(fast_euler))
+    # At the FNO amplitude the same scheme runs, with a growth-limited step.
+    assert parse_config(config_with(set_path("scheme", "euler_cn"))).scheme == "euler_cn"
