@@ -31,7 +31,7 @@ from data_gen import PeriodicGrid, Stepper
 from data_gen.equations import NavierStokesFD, NavierStokesSpectral, ShallowWater
 from data_gen.forcing import fno_forcing
 from data_gen.initial_conditions import gaussian_random_field
-from data_gen.shallow_water_initial import balanced_random
+from data_gen.initial_conditions.shallow_water import balanced_random
 
 SIZES = ((64, 16), (256, 1))
 # Explicit-term evaluations per spectral step (the stepper's first one doubles as the CFL probe).

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import DatasetConfig, SplitConfig
+from .config import DatasetConfig
+from .splits import SplitConfig
 from .manifest import package_version
 from .plan import Shard
 from .writer import ShardLayout

@@ -9,7 +9,8 @@ from ..errors import BlowUpError
 from ..grid import PeriodicGrid
 from ..spectral import spectral_truncate
 from ..stepper import rollout
-from .config import DatasetConfig, SplitConfig
+from .config import DatasetConfig
+from .splits import SplitConfig
 from .resolution import ShellFractionSummary, highest_shell_enstrophy_fraction
 
 

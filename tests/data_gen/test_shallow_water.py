@@ -10,7 +10,7 @@ import torch
 from data_gen import BlowUpError, ParameterError, PeriodicGrid, Stepper
 from data_gen.equations import ShallowWater
 from data_gen.equations.shallow_water import ROTATIONAL_SCHEMES
-from data_gen.shallow_water_initial import balanced_random, geostrophic_jet, gravity_wave
+from data_gen.initial_conditions.shallow_water import balanced_random, geostrophic_jet, gravity_wave
 
 SCHEMES = ("arakawa_lamb", "sadourny_energy")
 
