@@ -97,17 +97,32 @@ def growth_limited_step(integrator_class, explicit: torch.Tensor, implicit: torc
 
 
 def imaginary_axis_extent(integrator_class, upper: float = 4.0) -> float:
-    """The largest ``y`` with ``|R(i s)| ≤ 1`` for all ``0 ≤ s ≤ y`` (explicit part alone), by scanning."""
+    """The largest ``y`` with ``|R(i s)| ≤ 1`` for all ``0 ≤ s ≤ y`` (explicit part alone)."""
     return _extent(integrator_class, 1j, upper)
 
 
 def real_axis_extent(integrator_class, upper: float = 6.0) -> float:
-    """The largest ``x`` with ``|R(−s)| ≤ 1`` for all ``0 ≤ s ≤ x`` (explicit part alone), by scanning."""
+    """The largest ``x`` with ``|R(−s)| ≤ 1`` for all ``0 ≤ s ≤ x`` (explicit part alone)."""
     return _extent(integrator_class, -1.0, upper)
 
 
-def _extent(integrator_class, direction: complex, upper: float, points: int = 200001) -> float:
+def _extent(integrator_class, direction: complex, upper: float, points: int = 4001, tolerance: float = 1e-12) -> float:
+    """Scan ``[0, upper]`` for the first unstable point, then bisect the bracket to round-off."""
+
+    def unstable(s: torch.Tensor) -> torch.Tensor:
+        z = (direction * s.to(torch.complex128)).reshape(1, -1)
+        return amplification(integrator_class, z).abs().reshape(-1) > 1 + tolerance
+
     s = torch.linspace(0, upper, points, dtype=torch.float64)
-    factor = amplification(integrator_class, (direction * s.to(torch.complex128)).reshape(1, -1)).abs().reshape(-1)
-    unstable = factor > 1 + 1e-12
-    return float(s[unstable.to(torch.int8).argmax() - 1]) if bool(unstable.any()) else upper
+    above = unstable(s)
+    if not bool(above.any()):
+        return upper
+    first = int(above.to(torch.int8).argmax())
+    low, high = float(s[first - 1]), float(s[first])
+    for _ in range(50):
+        middle = 0.5 * (low + high)
+        if bool(unstable(torch.tensor([middle], dtype=torch.float64))):
+            high = middle
+        else:
+            low = middle
+    return low
