@@ -21,10 +21,11 @@ from tqdm.auto import tqdm
 from ..errors import ParameterError
 from ..paths import writable_directory
 from .config import DatasetConfig, load_config
+from .directory import DatasetDirectory
 from .layout import shard_layout
-from .manifest import DatasetDirectory, now
 from .memory import check_memory
 from .plan import Shard, dataset_shards, sample_parameters, sample_seeds
+from .provenance import now
 from .resolution import ShellFractionSummary, under_resolved_message
 from .simulate import simulate_batch
 from .statistics import RunningMoments

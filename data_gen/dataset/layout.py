@@ -6,7 +6,7 @@ import numpy as np
 
 from .config import DatasetConfig
 from .splits import SplitConfig
-from .manifest import package_version
+from .provenance import package_version
 from .plan import Shard
 from .writer import ShardLayout
 
