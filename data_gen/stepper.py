@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch
 
 from .checks import require
+from .compilation import CompiledEvaluation
 from .equations.base import Equation
 from .errors import BlowUpError, ParameterError
 from .integrators import INTEGRATORS, make_integrator
@@ -40,6 +41,8 @@ class Stepper:
         collapse_factor: a sample whose CFL step falls below this fraction of its first one in
             the rollout (at most the interval, so a flow spun up from rest counts from there) is
             declared blown up: its speed ran away rather than the scheme going unstable.
+        compile: evaluate the explicit terms with ``torch.compile`` (eager fallback) where the
+            equation gains from it (:mod:`data_gen.compilation`); results equal eager to round-off.
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class Stepper:
         cfl: float = 0.5,
         max_dt: float | None = None,
         collapse_factor: float = 1e-4,
+        compile: bool = False,
     ):
         require(isinstance(interval, (int, float)) and interval > 0 and math.isfinite(interval),
                 "interval", "a finite number > 0", interval)
@@ -57,7 +61,9 @@ class Stepper:
         require(max_dt is None or (isinstance(max_dt, (int, float)) and max_dt > 0), "max_dt", "None or > 0", max_dt)
         require(0 < collapse_factor < 1, "collapse_factor", "in (0, 1)", collapse_factor)
         self.equation = equation
-        self.integrator = make_integrator(scheme, equation)
+        # The integrator sees the compiled evaluation, the stepper the equation itself.
+        evaluated = CompiledEvaluation(equation) if compile and equation.compiles_well else equation
+        self.integrator = make_integrator(scheme, evaluated)
         ceiling = equation.max_cfl(type(self.integrator))
         require(cfl <= ceiling, "cfl",
                 f"in (0, {ceiling:.3g}] for the {self.integrator.name} scheme on {type(equation).__name__}", cfl)
@@ -148,8 +154,9 @@ class Stepper:
         eq = self.equation
         steps_left = dt = None
         elapsed = torch.zeros(state.shape[0], dtype=self.equation.grid.dtype, device=state.device)
+        evaluate = self.integrator.equation.explicit_terms_and_max_speed  # compiled, if asked
         while True:
-            explicit0, speed = eq.explicit_terms_and_max_speed(state)
+            explicit0, speed = evaluate(state)
             speed = speed.detach()
             self._check(state, speed, t_start + elapsed)
             cfl_limit, limit = self._stable_dt(speed, interval)

@@ -29,6 +29,9 @@ class Equation:
     schemes: tuple[str, ...] = ()
     # Names of the quantities the state holds, in order, once decoded to physical fields.
     variables: tuple[str, ...] = ()
+    # Whether torch.compile of the explicit evaluation pays (real elementwise work that fuses);
+    # see data_gen.compilation.
+    compiles_well: bool = False
 
     # --- representation -------------------------------------------------------------------
     def encode(self, fields: torch.Tensor) -> torch.Tensor:
@@ -48,6 +51,11 @@ class Equation:
 
     def implicit_terms(self, state: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(state)
+
+    @property
+    def has_implicit_terms(self) -> bool:
+        """Whether ``L`` is there at all (explicit schemes then skip adding ``L u = 0``)."""
+        return self.linear_diagonal() is not None or type(self).implicit_terms is not Equation.implicit_terms
 
     def implicit_solve(self, state: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
         """Solve ``(I - step·L) y = state`` for ``y``; ``step`` is ``(batch,)``."""

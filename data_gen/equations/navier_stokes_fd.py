@@ -38,6 +38,7 @@ class NavierStokesFD(VorticityEquation):
     """
 
     schemes = ("rk4", "rk3")
+    compiles_well = True  # stencils: dozens of elementwise passes that Inductor fuses
 
     def __init__(self, grid: PeriodicGrid, viscosity, drag=0.0, forcing=None, forcing_amplitude=1.0, *,
                  allow_inviscid: bool = False):

@@ -117,6 +117,7 @@ class ShallowWater(Equation):
 
     schemes = ("rk4", "rk3")
     variables = ("height", "u", "v")
+    compiles_well = True  # stencils: dozens of elementwise passes that Inductor fuses
     output_variables = ("height", "u", "v", "vorticity")
 
     def __init__(

@@ -51,7 +51,7 @@ class Integrator:
     def _full_rhs(self, state: torch.Tensor, explicit: torch.Tensor | None = None) -> torch.Tensor:
         if explicit is None:
             explicit = self.equation.explicit_terms(state)
-        if self.equation.linear_diagonal() is None and type(self.equation).implicit_terms is Equation.implicit_terms:
+        if not self.equation.has_implicit_terms:
             return explicit
         return explicit + self.equation.implicit_terms(state)
 

@@ -104,8 +104,9 @@ class EquationBuilder:
         (``parameters``: their per-sample values, for initial states balanced by the physics)."""
         raise NotImplementedError
 
-    def stepper(self, equation: Equation, interval: float, scheme: str, cfl: float, max_dt: float | None) -> Stepper:
-        return Stepper(equation, interval, scheme, cfl, max_dt)
+    def stepper(self, equation: Equation, interval: float, scheme: str, cfl: float, max_dt: float | None,
+                compile: bool = False) -> Stepper:
+        return Stepper(equation, interval, scheme, cfl, max_dt, compile=compile)
 
     def saved_fields(self, equation: Equation, fields: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
         """``(batch, len(names), n, n)`` on the simulation grid, all at the points ``x_i = i·L/n``."""
