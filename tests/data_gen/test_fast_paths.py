@@ -1,4 +1,5 @@
-"""The fast paths equal the plain formulation to round-off: fused spectral arithmetic, compiled stencils."""
+"""Fast formulations equal the plain ones to round-off: the spectral tendency and CN-RK4 stage in their
+folded form, and the compiled finite-difference evaluations."""
 
 import shutil
 
