@@ -150,6 +150,6 @@ def load_config(path: str | Path) -> DatasetConfig:
 
 
 __all__ = [
-    "ConfigError", "DatasetConfig", "SplitConfig", "TimeConfig", "canonical_json", "data_settings", "load_config",
-    "parse_config",
+    "ConfigError", "Constant", "DatasetConfig", "SplitConfig", "TimeConfig", "Uniform", "canonical_json",
+    "data_settings", "load_config", "parse_config",
 ]

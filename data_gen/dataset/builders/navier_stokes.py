@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ...forcing import FORCING_DEFAULTS, forcing_pattern
+from ...forcing import DIAGONAL_MODE_DEFAULTS, DIAGONAL_MODES, FORCING_DEFAULTS, forcing_pattern
 from ...initial_conditions.vorticity import filtered_velocity, gaussian_random_field, taylor_green
 from .declarations import EquationBuilder, Kind, SampledParameter, Section, Setting, finite_difference_cutoff
 
@@ -23,6 +23,14 @@ def _navier_stokes_forcing_kinds() -> dict[str, Kind]:
         "kolmogorov": Kind(settings={"wavenumber": Setting(int, 4, minimum=1)}, sampled=sampled("kolmogorov")),
         # An unforced flow has no amplitude to sweep; decaying turbulence may still have drag.
         "none": Kind(sampled=sampled("none", with_amplitude=False)),
+        # One coefficient per unit pattern (any sign), e.g. sin_plus: {uniform: [-0.15, 0.15]}.
+        "diagonal_modes": Kind(
+            settings={"wavenumber": Setting(int, 1, minimum=1)},
+            sampled={**sampled("diagonal_modes", with_amplitude=False), **{
+                mode: SampledParameter(f"forcing_{mode}", f"coefficient of the {mode.replace('_', ' ')} forcing "
+                                       "pattern", DIAGONAL_MODE_DEFAULTS[mode], minimum=None)
+                for mode in DIAGONAL_MODES}},
+        ),
     }
 
 
@@ -69,6 +77,10 @@ class NavierStokesBuilder(EquationBuilder):
         pattern = forcing_pattern(kind, grid, **forcing)
         batch = parameters["viscosity"].shape[0]
         amplitude = parameters.get("forcing_amplitude", torch.zeros(batch, dtype=grid.dtype, device=grid.device))
+        if kind == "diagonal_modes":  # a per-sample pattern: the coefficients carry the amplitude
+            coefficients = torch.stack([parameters[f"forcing_{mode}"] for mode in DIAGONAL_MODES], dim=-1)
+            pattern = torch.einsum("bm,myx->byx", coefficients.to(pattern.dtype), pattern)
+            amplitude = torch.ones(batch, dtype=grid.dtype, device=grid.device)
         return self.equation_class(grid, parameters["viscosity"], parameters["drag"], pattern, amplitude)
 
     def initial_fields(self, grid, sections, split_seed, indices, parameters):
