@@ -110,6 +110,11 @@ class DesignRun:
                             f"{data_config.saved_resolution}²")
         device = evaluation_device()
         simulation = Simulation(data_config, device=device)
+        lacking = [v for v in simulation.state_variables if v not in variables]
+        if lacking:
+            raise UserError(f"checkpoint: {checkpoint} predicts {list(variables)}; the solver of {data_root} starts "
+                            f"from {', '.join(simulation.state_variables)}, so a design needs a surrogate that "
+                            "predicts them all")
         setting = Setting(SurrogateForward(module, device), simulation, reader, self.config.target,
                           self.config.design, self.config.objective)
         return setting, data_root, checkpoint

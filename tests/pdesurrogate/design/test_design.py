@@ -278,17 +278,33 @@ def refused(capsys, argv, *fragments):
     return err[0]
 
 
-def test_a_checkpoint_without_viscosity_conditioning_is_refused(ns_dataset, tmp_path, capsys):
-    reader = DatasetReader(ns_dataset)
-    module = untrained(reader, conditioning=())
+def save(module: SurrogateModule, path) -> str:
     import lightning.pytorch as pl
+
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False)
     trainer.strategy.connect(module)
-    path = tmp_path / "plain.ckpt"
     trainer.save_checkpoint(path)
+    return str(path)
+
+
+def test_a_checkpoint_without_viscosity_conditioning_is_refused(ns_dataset, tmp_path, capsys):
+    path = save(untrained(DatasetReader(ns_dataset), conditioning=()), tmp_path / "plain.ckpt")
     refused(capsys, ["design", design_config(tmp_path, ns_dataset, path), "--out", str(tmp_path / "o")],
             "model:", "conditioned on nothing", "viscosity")
+
+
+def test_a_checkpoint_of_other_variables_or_another_grid_is_refused(ns_dataset, multi_dataset, tmp_path, capsys):
+    path = save(untrained(DatasetReader(ns_dataset)), tmp_path / "ns.ckpt")
+    refused(capsys, ["design", design_config(tmp_path, multi_dataset, path), "--out", str(tmp_path / "o")],
+            "checkpoint:", "['vorticity']", "height")
+    torch.manual_seed(0)
+    network = FNO(["vorticity"], 1, 1, conditioning=["viscosity"], resolution=32, **TINY)
+    module = SurrogateModule(network)
+    module.normaliser.set_statistics(DatasetReader(ns_dataset).stats(), ["vorticity"])
+    coarse = save(module, tmp_path / "32.ckpt")
+    refused(capsys, ["design", design_config(tmp_path, ns_dataset, coarse), "--out", str(tmp_path / "o")],
+            "checkpoint:", "32²", "16²")
 
 
 def test_bounds_that_exclude_the_initial_guess_are_refused(ns_dataset, trained, tmp_path, capsys):
