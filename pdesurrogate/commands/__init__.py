@@ -14,6 +14,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                "check a dataset: checksums, schema, NaN/Inf, sample counts, disjoint splits"),
     "benchmark": ("pdesurrogate.commands.benchmark",
                   "the out-of-distribution viscosity benchmark: train models × seeds, score test splits, report"),
+    "design": ("pdesurrogate.commands.design",
+               "inverse design and inverse problems through a surrogate, every design re-simulated by the solver"),
     "fit": (_LIGHTNING, "train a surrogate (Lightning CLI: --config configs/fit/NAME.yaml)"),
     "validate": (_LIGHTNING, "evaluate a checkpoint on the validation split (Lightning CLI)"),
     "test": (_LIGHTNING, "evaluate a checkpoint on the test splits (Lightning CLI)"),

@@ -74,7 +74,7 @@ MISTAKES = [
     (rename_key("sim_resolution", "sim_resoluton"), "sim_resoluton: unknown key; did you mean 'sim_resolution'?"),
     (rename_key("splits.train.seed", "sed"), "splits.train.sed: unknown key; did you mean 'seed'?"),
     (set_path("time.spin_up", 1.0), "time.spin_up: unknown key; did you mean 'spinup'?"),
-    (set_path("forcing.kind", "fn0"), "forcing.kind: must be one of fno, kolmogorov, none (got 'fn0'); did you mean 'fno'?"),
+    (set_path("forcing.kind", "fn0"), "forcing.kind: must be one of fno, kolmogorov, none, diagonal_modes (got 'fn0'); did you mean 'fno'?"),
     (set_path("forcing.wavenumber", 4), "forcing.wavenumber: unknown key"),  # fno takes no wavenumber
     # wrong types
     (set_path("sim_resolution", "64x"), "sim_resolution: must be an integer"),
