@@ -88,15 +88,10 @@ baseline, when its value lies outside the model's interval).
 
 
 
-def _interval(results: Results, model: str, split: str, variable: str, metric: str) -> Interval | None:
-    table = results.get(model, split, variable, metric)
-    return None if table is None else Interval.of(table.per_seed())
-
-
 def _ranked(results: Results, split: str, variable: str, metric: str) -> tuple[list[tuple[str, Interval]], list[str]]:
     """The models and baselines with ``metric`` rows, those with a finite horizon mean best first (ties
     in the models' order), and the others (every sample diverged)."""
-    present = [(m, _interval(results, m, split, variable, metric)) for m in results.models]
+    present = [(m, results.interval(m, split, variable, metric)) for m in results.models]
     present = [(m, i) for m, i in present if i is not None]
     finite = sorted([(m, i) for m, i in present if np.isfinite(i.mean)],
                     key=lambda c: -c[1].mean if metric in HIGHER_IS_BETTER else c[1].mean)
@@ -222,10 +217,10 @@ def _against_baselines(results: Results, splits: Sequence[str], metric: str) -> 
     for split in splits:
         for model in results.trained:
             for v in results.variables:
-                i = _interval(results, model, split, v, metric)
+                i = results.interval(model, split, v, metric)
                 if i is None:
                     continue
-                baselines = [_interval(results, b, split, v, metric) for b in BASELINES]
+                baselines = [results.interval(b, split, v, metric) for b in BASELINES]
                 lines.append(f"| {split} | {model} | {v} | {_cell(i)} | "
                              + " | ".join("—" if b is None else _cell(b) for b in baselines)
                              + f" | {_beats(i, baselines, metric)} |")
@@ -310,11 +305,6 @@ def _viscosity_range(results: Results, split: str) -> str:
         return ""
     low, high = values.min(), values.max()
     return f", ν = {low:.3g}" if low == high else f", ν ∈ [{low:.3g}, {high:.3g}]"
-
-
-def _interval(results: Results, model: str, split: str, variable: str, metric: str) -> Interval | None:
-    table = results.get(model, split, variable, metric)
-    return None if table is None else Interval.of(table.per_seed())
 
 
 def _beats(model: Interval, baselines: Sequence[Interval | None], metric: str) -> str:

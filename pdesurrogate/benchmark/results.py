@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..evaluation.scoring import BASELINES, RESULT_COLUMNS
+from .intervals import Interval
 
 _CATEGORICAL = ("model", "seed", "split", "variable", "metric")
 _NUMERIC = ("sample", "viscosity", "step", "time", "value")
@@ -95,6 +96,11 @@ class Results:
 
     def get(self, model: str, split: str, variable: str, metric: str) -> Table | None:
         return self.tables.get((model, split, variable, metric))
+
+    def interval(self, model: str, split: str, variable: str, metric: str) -> Interval | None:
+        """The horizon mean of ``metric`` per seed, then its mean and 95 % interval over seeds."""
+        table = self.get(model, split, variable, metric)
+        return None if table is None else Interval.of(table.per_seed())
 
     @property
     def trained(self) -> list[str]:

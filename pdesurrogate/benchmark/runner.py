@@ -101,7 +101,8 @@ class Benchmark:
             with (self.out / "data.lock").open("w") as lock, _without_torchrun_environment():
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
-                    generate(self.config.data_config, self.data_root, progress=self.progress, shard="0/1")
+                    generate(self.config.data_config, self.data_root, progress=self.progress, shard="0/1",
+                             device=str(evaluation_device()))
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
         report = verify(self.data_root)

@@ -4,7 +4,7 @@
 task: viscosity                         # viscosity | initial_state | forcing_amplitude | forcing_pattern | initial_height
 data: configs/data/ns_ood_small.yaml    # generated into the cache (reused), or data_root: DIR
 fit: configs/fit/ns_fno_cond_h1_small.yaml  # trained into the cache when absent (reused), or checkpoint: PATH
-budget: {epochs: 40, minutes: 2.0}      # for fit
+budget: {epochs: 30}                    # for fit (default); `minutes: M` also caps wall time
 cache: runs/cache                       # where generated data and trained models are kept
 target: {seed: 1000, viscosity: 4.0e-4, frames: 8, noise: 0.0}
 design: {bounds: [1.0e-5, 1.0e-2]}
@@ -164,7 +164,7 @@ def parse_design(path: str | Path) -> DesignConfig:
     if fit is not None:
         check_config_file(fit, "fit")
     checkpoint = _resolve(raw["checkpoint"], "checkpoint", source) if "checkpoint" in raw else None
-    budget = raw.get("budget") or {"epochs": 40, "minutes": 2.0}
+    budget = raw.get("budget") or {"epochs": 30}
     if not isinstance(budget, dict) or "epochs" not in budget or set(budget) - {"epochs", "minutes"}:
         raise UserError(f"budget: must be {{epochs: N}} or {{epochs: N, minutes: M}} (got {budget!r})")
     epochs = _positive_int(budget["epochs"], "budget.epochs")

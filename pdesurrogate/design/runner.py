@@ -59,7 +59,7 @@ def prepare_dataset(config: DesignConfig, progress: bool) -> Path:
     else:
         data = load_config(config.data_config)
         root = config.cache / "data" / f"{config.data_config.stem}-{data.fingerprint[:10]}"
-        generate(config.data_config, root, progress=progress, shard="0/1")
+        generate(config.data_config, root, progress=progress, shard="0/1", device=str(evaluation_device()))
     report = verify(root)
     if not report.clean:
         raise UserError(f"data: {root} fails `pdesurrogate verify`: {report.problems[0]}")

@@ -102,15 +102,15 @@ def write_report(out: Path, bench: Benchmark, seconds: dict[str, float], fast: b
         "",
         "## The out-of-distribution benchmark",
         "",
-        f"Full report with every table: [benchmark/report.md](benchmark/report.md); "
-        f"long-form results: [benchmark/results.csv](benchmark/results.csv), "
-        f"summary: [benchmark/summary.csv](benchmark/summary.csv), speed: [benchmark/speed.json](benchmark/speed.json).",
+        "Full report with every table: [benchmark/report.md](benchmark/report.md); "
+        "long-form results: [benchmark/results.csv](benchmark/results.csv), "
+        "summary: [benchmark/summary.csv](benchmark/summary.csv), speed: [benchmark/speed.json](benchmark/speed.json).",
         "",
         *[f"![{p.stem}](benchmark/figures/{p.name})" for p in figures],
         "",
         "## Viscosity inference through the surrogate, checked by the solver",
         "",
-        f"Config [design/design.yaml](design/design.yaml), results [design/design.json](design/design.json).",
+        "Config [design/design.yaml](design/design.yaml), results [design/design.json](design/design.json).",
         "",
         route_table(design),
         "",

@@ -19,8 +19,7 @@ def describe_model(name: str) -> str:
 
 def horizon_mean(results: Results, model: str, split: str, variable: str = "vorticity") -> Interval | None:
     """The horizon-mean relative L2 error per seed, then its mean and interval over seeds."""
-    table = results.get(model, split, variable, "rel_l2")
-    return None if table is None else Interval.of(list(table.per_seed()))
+    return results.interval(model, split, variable, "rel_l2")
 
 
 def best_model(results_csv: Path) -> str:
