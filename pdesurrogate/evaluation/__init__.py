@@ -1,10 +1,15 @@
-"""Evaluation of surrogate rollouts: per-frame error metrics, spectral errors and invariant drift."""
+"""Evaluation of surrogate rollouts: per-frame error metrics, spectral errors, invariant drift, and the
+probabilistic scores of ensembles (CRPS, Gaussian NLL, interval coverage, spread–skill)."""
 
 from .metrics import (
     DEFAULT_BANDS,
     FRAME_METRICS,
     correlation_time,
+    crps_ensemble,
+    ensemble_spread,
     enstrophy,
+    gaussian_nll,
+    interval_coverage,
     isotropic_spectrum,
     max_error,
     mean_error,
@@ -16,8 +21,11 @@ from .metrics import (
     relative_l2,
     rmse,
     shallow_water_energy,
+    spearman_correlation,
     spectral_band_errors,
     spectrum_log_ratio,
+    spread_skill_ratio,
+    student_t_quantile,
     vrmse,
 )
 
@@ -25,7 +33,11 @@ __all__ = [
     "DEFAULT_BANDS",
     "FRAME_METRICS",
     "correlation_time",
+    "crps_ensemble",
+    "ensemble_spread",
     "enstrophy",
+    "gaussian_nll",
+    "interval_coverage",
     "isotropic_spectrum",
     "max_error",
     "mean_error",
@@ -37,7 +49,10 @@ __all__ = [
     "relative_l2",
     "rmse",
     "shallow_water_energy",
+    "spearman_correlation",
     "spectral_band_errors",
     "spectrum_log_ratio",
+    "spread_skill_ratio",
+    "student_t_quantile",
     "vrmse",
 ]
