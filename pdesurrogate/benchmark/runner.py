@@ -70,6 +70,41 @@ def _without_torchrun_environment():
         os.environ.update(saved)
 
 
+def fit_arguments(model_config: Path, data_root: Path, val_split: str, seed: int, epochs: int, minutes: float | None,
+                  directory: Path, progress: bool, overrides=()) -> list[str]:
+    """The ``pdesurrogate fit`` command line of one training into ``directory``: seeded, the budget of
+    ``epochs`` (and ``minutes`` of wall time), checkpoints selected on ``val_split`` alone."""
+    arguments = [
+        "fit", "--config", str(model_config), "--data.root", str(data_root),
+        "--data.val_split", val_split, "--data.test_splits", "[]", "--data.predict_split", val_split,
+        "--seed_everything", str(seed), "--data.seed", str(seed),
+        "--trainer.max_epochs", str(epochs), "--trainer.default_root_dir", str(directory),
+        "--trainer.logger", "lightning.pytorch.loggers.CSVLogger",
+        "--trainer.logger.init_args.save_dir", str(directory), "--trainer.logger.init_args.name", "logs",
+        "--checkpoint.dirpath", str(directory / "checkpoints"),
+        "--trainer.enable_progress_bar", str(progress).lower(),
+    ]
+    if "LOCAL_RANK" in os.environ and torch.cuda.is_available():
+        # torchrun ranks on one node: each trains on its own GPU
+        arguments += ["--trainer.devices", f"[{evaluation_device().index}]"]
+    if minutes is not None:
+        total = int(minutes * 60)
+        arguments += ["--trainer.max_time", f"00:{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}"]
+    return arguments + list(overrides)
+
+
+def train(arguments: list[str], directory: Path) -> tuple[Path, float]:
+    """Run one ``pdesurrogate fit`` into a fresh ``directory`` (a killed training restarts from
+    scratch); returns the checkpoint selected on the validation split and the fit's wall time."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    start = time.perf_counter()
+    with _without_torchrun_environment():
+        run_lightning(arguments)
+    return resolve_checkpoint("best", [directory / "checkpoints"]), time.perf_counter() - start
+
+
 class Benchmark:
     def __init__(self, config: BenchmarkConfig, out: str | Path, progress: bool = True):
         self.config, self.out, self.progress = config, writable_directory(out, "--out"), progress
@@ -117,37 +152,13 @@ class Benchmark:
         return reader
 
     def fit_arguments(self, model: ModelSpec, seed: int) -> list[str]:
-        directory = self.run_dir(model, seed)
-        arguments = [
-            "fit", "--config", str(model.config), "--data.root", str(self.data_root),
-            "--data.val_split", self.config.val_split, "--data.test_splits", "[]",
-            "--data.predict_split", self.config.val_split,
-            "--seed_everything", str(seed), "--data.seed", str(seed),
-            "--trainer.max_epochs", str(self.config.epochs), "--trainer.default_root_dir", str(directory),
-            "--trainer.logger", "lightning.pytorch.loggers.CSVLogger",
-            "--trainer.logger.init_args.save_dir", str(directory), "--trainer.logger.init_args.name", "logs",
-            "--checkpoint.dirpath", str(directory / "checkpoints"),
-            "--trainer.enable_progress_bar", str(self.progress).lower(),
-        ]
-        if "LOCAL_RANK" in os.environ and torch.cuda.is_available():
-            # torchrun ranks on one node: each trains on its own GPU
-            arguments += ["--trainer.devices", f"[{evaluation_device().index}]"]
-        if self.config.minutes is not None:
-            total = int(self.config.minutes * 60)
-            arguments += ["--trainer.max_time", f"00:{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}"]
-        return arguments + list(self.config.fit_overrides)
+        return fit_arguments(model.config, self.data_root, self.config.val_split, seed, self.config.epochs,
+                             self.config.minutes, self.run_dir(model, seed), self.progress, self.config.fit_overrides)
 
     def train_and_score(self, model: ModelSpec, seed: int, reader: DatasetReader) -> dict:
         """Train one model × seed, select its checkpoint on the validation split, score every test split."""
         directory = self.run_dir(model, seed)
-        if directory.exists():
-            shutil.rmtree(directory)  # a killed training restarts from scratch
-        directory.mkdir(parents=True)
-        start = time.perf_counter()
-        with _without_torchrun_environment():
-            run_lightning(self.fit_arguments(model, seed))
-        fit_seconds = time.perf_counter() - start
-        selected = resolve_checkpoint("best", [directory / "checkpoints"])
+        selected, fit_seconds = train(self.fit_arguments(model, seed), directory)
         module = load_surrogate(selected).to(evaluation_device())
         rows, rollout_seconds = [], {}
         for split in self.config.splits:
