@@ -14,6 +14,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                "check a dataset: checksums, schema, NaN/Inf, sample counts, disjoint splits"),
     "benchmark": ("pdesurrogate.commands.benchmark",
                   "the out-of-distribution viscosity benchmark: train models × seeds, score test splits, report"),
+    "active": ("pdesurrogate.commands.active",
+               "deep ensembles and active learning: choose which viscosities to simulate from ensemble disagreement"),
     "fit": (_LIGHTNING, "train a surrogate (Lightning CLI: --config configs/fit/NAME.yaml)"),
     "validate": (_LIGHTNING, "evaluate a checkpoint on the validation split (Lightning CLI)"),
     "test": (_LIGHTNING, "evaluate a checkpoint on the test splits (Lightning CLI)"),
