@@ -43,6 +43,7 @@ from ..evaluation.scoring import ScoringWindow
 from ..training.checkpoint import load_surrogate
 from ..training.checkpointing import resolve_checkpoint
 from .config import BenchmarkConfig, ModelSpec, check_splits
+from .ensembles import benchmark_ensemble_rows
 from .report import write_report
 from .speed import evaluation_device, measure_speed
 
@@ -215,6 +216,7 @@ class Benchmark:
                 base += evaluate_baselines(reader, split, self.window, self.config.variables)
             write_results(baselines, base)
         rows += read_results(baselines)
+        rows += benchmark_ensemble_rows(self, reader)
         write_results(self.out / "results.csv", rows)
         speed = self.out / "speed.json"
         if not speed.is_file() and self.config.data_config is not None:
@@ -227,7 +229,9 @@ class Benchmark:
                 "id_split": self.config.id_split, "ood_splits": ood,
                 "sweep_split": "sweep" if "sweep" in self.config.splits else None,
                 "score_from": self.config.score_from, "horizon": self.config.horizon, "headline_metric": "rel_l2",
-                "missing_runs": missing}
+                "missing_runs": missing,
+                "ensemble_members": {m.name: sum(self.finished(m, s) is not None for s in self.config.seeds)
+                                     for m in self.config.models}}
         report = write_report(self.out, self.data_root, meta)
         self._say(f"benchmark: wrote {report}")
         return report
