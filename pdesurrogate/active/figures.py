@@ -52,11 +52,16 @@ def chosen_viscosities(records: pd.DataFrame, config, summary: dict, path: Path)
     _save(figure, path)
 
 
-def reliability_diagram(reliability: pd.DataFrame, models: list[str], path: Path) -> None:
-    splits = sorted(reliability.split.unique())
+def _split_panels(table: pd.DataFrame):
+    """One panel per split of ``table``: ``(figure, [(axis, split), …])``."""
+    splits = sorted(table.split.unique())
     figure = Figure(figsize=(max(6.5, 3.4 * len(splits)), 3.6), layout="constrained")
-    axes = figure.subplots(1, len(splits), squeeze=False)[0]
-    for axis, split in zip(axes, splits):
+    return figure, list(zip(figure.subplots(1, len(splits), squeeze=False)[0], splits))
+
+
+def reliability_diagram(reliability: pd.DataFrame, models: list[str], path: Path) -> None:
+    figure, panels = _split_panels(reliability)
+    for axis, split in panels:
         axis.plot([0, 1], [0, 1], color="0.5", linestyle="--", label="calibrated")
         for i, model in enumerate(models):
             part = reliability[(reliability.split == split) & (reliability.model == model)]
@@ -67,15 +72,13 @@ def reliability_diagram(reliability: pd.DataFrame, models: list[str], path: Path
         axis.set_ylabel("observed coverage")
         axis.set_xlim(0, 1)
         axis.set_ylim(0, 1)
-    axes[0].legend(fontsize=7)
+    panels[0][0].legend(fontsize=7)
     _save(figure, path)
 
 
 def spread_against_error(by_step: pd.DataFrame, models: list[str], path: Path) -> None:
-    splits = sorted(by_step.split.unique())
-    figure = Figure(figsize=(max(6.5, 3.4 * len(splits)), 3.6), layout="constrained")
-    axes = figure.subplots(1, len(splits), squeeze=False)[0]
-    for axis, split in zip(axes, splits):
+    figure, panels = _split_panels(by_step)
+    for axis, split in panels:
         for i, model in enumerate(models):
             part = by_step[(by_step.split == split) & (by_step.model == model)]
             for variable, rows in part.groupby("variable"):
@@ -85,7 +88,7 @@ def spread_against_error(by_step: pd.DataFrame, models: list[str], path: Path) -
         axis.set_xlabel("rollout step (scored frame)")
         axis.set_ylabel("RMS over samples [field units]")
         axis.set_yscale("log")
-    axes[0].legend(fontsize=7)
+    panels[0][0].legend(fontsize=7)
     _save(figure, path)
 
 
