@@ -35,7 +35,6 @@ import numpy as np
 import yaml
 
 from data_gen.dataset import load_config, parse_config
-from data_gen.dataset.config import Uniform
 from data_gen.errors import ParameterError
 from data_gen.paths import read_yaml, readable_file
 
@@ -205,7 +204,7 @@ def parse_active(path: str | Path) -> ActiveConfig:
     if val_split == raw["target"] or val_split in calibration or raw["target"] == "train" or "train" in calibration:
         raise UserError(f"target: score a test split, neither the train split nor {val_split!r}, on which checkpoints "
                         "are selected")
-    if not isinstance(splits["train"].viscosity, Uniform):
+    if isinstance(splits["train"].viscosity, (tuple, list)):  # a list of viscosities, not a range
         raise UserError(f"data: the train split of {data_config} must draw viscosity from a range (the initial "
                         "set is drawn from it)")
 

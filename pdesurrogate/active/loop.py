@@ -32,7 +32,6 @@ import numpy as np
 import torch
 
 from data_gen.dataset import generate, parse_config, verify
-from data_gen.dataset.manifest import write_json
 from data_gen.paths import writable_directory
 
 from ..benchmark.runner import fit_arguments, train
@@ -244,7 +243,7 @@ class ActiveLearning:
             "acquisition": "disagreement per unit cost, uncertain and diverse in log ν" if strategy == "active"
             else "random choice from the pool at the same budget",
         }
-        write_json(manifest_path, manifest)
+        _write_json(manifest_path, manifest)  # atomically: a kill leaves the generator's manifest or this one
         self._verify(root)
         return cpu_seconds
 
