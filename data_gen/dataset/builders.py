@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..equations.base import Equation
-from ..forcing import FORCING_DEFAULTS, forcing_pattern
+from ..forcing import DIAGONAL_MODE_DEFAULTS, DIAGONAL_MODES, FORCING_DEFAULTS, forcing_pattern
 from ..grid import PeriodicGrid
 from ..initial_conditions import filtered_velocity, gaussian_random_field, taylor_green
 from ..stepper import Stepper
@@ -142,6 +142,14 @@ def _navier_stokes_forcing_kinds() -> dict[str, Kind]:
         "kolmogorov": Kind(settings={"wavenumber": Setting(int, 4, minimum=1)}, sampled=sampled("kolmogorov")),
         # An unforced flow has no amplitude to sweep; decaying turbulence may still have drag.
         "none": Kind(sampled=sampled("none", with_amplitude=False)),
+        # One coefficient per unit pattern (any sign), e.g. sin_plus: {uniform: [-0.15, 0.15]}.
+        "diagonal_modes": Kind(
+            settings={"wavenumber": Setting(int, 1, minimum=1)},
+            sampled={**sampled("diagonal_modes", with_amplitude=False), **{
+                mode: SampledParameter(f"forcing_{mode}", f"coefficient of the {mode.replace('_', ' ')} forcing "
+                                       "pattern", DIAGONAL_MODE_DEFAULTS[mode], minimum=None)
+                for mode in DIAGONAL_MODES}},
+        ),
     }
 
 
@@ -188,6 +196,10 @@ class NavierStokesBuilder(EquationBuilder):
         pattern = forcing_pattern(kind, grid, **forcing)
         batch = parameters["viscosity"].shape[0]
         amplitude = parameters.get("forcing_amplitude", torch.zeros(batch, dtype=grid.dtype, device=grid.device))
+        if kind == "diagonal_modes":  # a per-sample pattern: the coefficients carry the amplitude
+            coefficients = torch.stack([parameters[f"forcing_{mode}"] for mode in DIAGONAL_MODES], dim=-1)
+            pattern = torch.einsum("bm,myx->byx", coefficients.to(pattern.dtype), pattern)
+            amplitude = torch.ones(batch, dtype=grid.dtype, device=grid.device)
         return self.equation_class(grid, parameters["viscosity"], parameters["drag"], pattern, amplitude)
 
     def initial_fields(self, grid, sections, split_seed, indices, parameters):

@@ -34,7 +34,7 @@ import torch
 from data_gen.dataset import generate, parse_config, verify
 from data_gen.paths import writable_directory
 
-from ..benchmark.runner import fit_arguments, train
+from ..benchmark.runner import train
 from ..benchmark.speed import evaluation_device
 from ..data import DatasetReader
 from ..errors import UserError
@@ -42,6 +42,7 @@ from ..evaluation.evaluate import evaluate_split, read_results, write_results
 from ..evaluation.files import write_atomically
 from ..evaluation.scoring import ScoringWindow
 from ..training.checkpoint import load_surrogate
+from ..training.fit import fit_arguments
 from . import calibration as calibration_tables
 from .acquisition import random_choice, uncertain_and_diverse
 from .config import ActiveConfig
@@ -253,8 +254,9 @@ class ActiveLearning:
         if finished is not None:
             return self.out / finished["checkpoint"]
         c = self.config
-        arguments = fit_arguments(c.model.config, self.data_root, c.val_split, seed, c.epochs, c.minutes, directory,
-                                  self.progress, c.fit_overrides)
+        arguments = fit_arguments(c.model.config, self.data_root, directory, seed=seed, epochs=c.epochs,
+                                  minutes=c.minutes, val_split=c.val_split, progress=self.progress,
+                                  overrides=c.fit_overrides)
         if roots:
             arguments += ["--data.extra_train_roots", json.dumps([str(r) for r in roots])]
         selected, seconds = train(arguments, directory)

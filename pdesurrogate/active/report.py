@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..evaluation.evaluate import write_results
 from ..evaluation.files import write_atomically
+from ..provenance import commit, machine
 from . import calibration as tables
 from .figures import draw_figures
 
@@ -78,7 +79,7 @@ def write_outputs(loop, pool, reader) -> Path:
                "train_viscosity": [float(train.min()), float(train.max())],
                "target_viscosity": [float(target.min()), float(target.max())],
                "members": config.ensemble, "seeds": list(config.seeds), "rounds": config.rounds,
-               "budget_per_round": config.budget_per_round}
+               "budget_per_round": config.budget_per_round, "commit": commit(), "machine": machine()}
     write_atomically(out / "summary.json", lambda t: t.write_text(json.dumps(summary, indent=2) + "\n"))
     figures = draw_figures(out / "figures", records, reliability, tables.spread_and_error_by_step(ensembles),
                            config, summary)
@@ -100,6 +101,7 @@ def _report(config, records: pd.DataFrame, calibration: pd.DataFrame, summary: d
     lines = ["# Active learning of viscosities", "",
              f"- Config: `{config.source}`; model `{config.model.name}`, ensembles of {config.ensemble} members, "
              f"seeds {', '.join(map(str, config.seeds))}; {config.rounds} rounds of budget {config.budget_per_round:g}",
+             f"- Commit {summary['commit']}; machine: {summary['machine']}",
              f"- Initial training viscosities: [{summary['train_viscosity'][0]:.3g}, {summary['train_viscosity'][1]:.3g}]; "
              f"target split `{config.target}`: [{summary['target_viscosity'][0]:.3g}, {summary['target_viscosity'][1]:.3g}]; "
              f"candidates: [{config.candidate_range[0]:.3g}, {config.candidate_range[1]:.3g}] ({config.pool} log-spaced)",

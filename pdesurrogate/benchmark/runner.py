@@ -21,14 +21,10 @@ import contextlib
 import fcntl
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
-
-import torch
 
 from data_gen.dataset import generate, verify
 from data_gen.dataset.generate import resolve_worker
@@ -40,8 +36,10 @@ from ..errors import UserError
 from ..evaluation.evaluate import evaluate_baselines, evaluate_split, read_results, write_results
 from ..evaluation.files import write_atomically
 from ..evaluation.scoring import ScoringWindow
+from ..provenance import commit, machine
 from ..training.checkpoint import load_surrogate
 from ..training.checkpointing import resolve_checkpoint
+from ..training.fit import fit_arguments
 from .config import BenchmarkConfig, ModelSpec, check_splits
 from .ensembles import benchmark_ensemble_rows
 from .report import write_report
@@ -69,29 +67,6 @@ def _without_torchrun_environment():
         yield
     finally:
         os.environ.update(saved)
-
-
-def fit_arguments(model_config: Path, data_root: Path, val_split: str, seed: int, epochs: int, minutes: float | None,
-                  directory: Path, progress: bool, overrides=()) -> list[str]:
-    """The ``pdesurrogate fit`` command line of one training into ``directory``: seeded, the budget of
-    ``epochs`` (and ``minutes`` of wall time), checkpoints selected on ``val_split`` alone."""
-    arguments = [
-        "fit", "--config", str(model_config), "--data.root", str(data_root),
-        "--data.val_split", val_split, "--data.test_splits", "[]", "--data.predict_split", val_split,
-        "--seed_everything", str(seed), "--data.seed", str(seed),
-        "--trainer.max_epochs", str(epochs), "--trainer.default_root_dir", str(directory),
-        "--trainer.logger", "lightning.pytorch.loggers.CSVLogger",
-        "--trainer.logger.init_args.save_dir", str(directory), "--trainer.logger.init_args.name", "logs",
-        "--checkpoint.dirpath", str(directory / "checkpoints"),
-        "--trainer.enable_progress_bar", str(progress).lower(),
-    ]
-    if "LOCAL_RANK" in os.environ and torch.cuda.is_available():
-        # torchrun ranks on one node: each trains on its own GPU
-        arguments += ["--trainer.devices", f"[{evaluation_device().index}]"]
-    if minutes is not None:
-        total = int(minutes * 60)
-        arguments += ["--trainer.max_time", f"00:{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}"]
-    return arguments + list(overrides)
 
 
 def train(arguments: list[str], directory: Path) -> tuple[Path, float]:
@@ -153,8 +128,9 @@ class Benchmark:
         return reader
 
     def fit_arguments(self, model: ModelSpec, seed: int) -> list[str]:
-        return fit_arguments(model.config, self.data_root, self.config.val_split, seed, self.config.epochs,
-                             self.config.minutes, self.run_dir(model, seed), self.progress, self.config.fit_overrides)
+        return fit_arguments(model.config, self.data_root, self.run_dir(model, seed), seed=seed,
+                             epochs=self.config.epochs, minutes=self.config.minutes, val_split=self.config.val_split,
+                             progress=self.progress, overrides=self.config.fit_overrides)
 
     def train_and_score(self, model: ModelSpec, seed: int, reader: DatasetReader) -> dict:
         """Train one model × seed, select its checkpoint on the validation split, score every test split."""
@@ -225,7 +201,7 @@ class Benchmark:
         ood = [s for s in self.config.splits if s.startswith("test_ood")]
         meta = {"command": " ".join(["pdesurrogate", *sys.argv[1:]]) if sys.argv[0].endswith("pdesurrogate")
                 else f"pdesurrogate benchmark {self.config.source} --out {self.out}",
-                "commit": _commit(), "machine": _machine(), "train_viscosity": train_range,
+                "commit": commit(), "machine": machine(), "train_viscosity": train_range,
                 "id_split": self.config.id_split, "ood_splits": ood,
                 "sweep_split": "sweep" if "sweep" in self.config.splits else None,
                 "score_from": self.config.score_from, "horizon": self.config.horizon, "headline_metric": "rel_l2",
@@ -244,20 +220,3 @@ def _train_viscosity(reader: DatasetReader) -> list[float]:
     viscosity = reader.split("train", "train_split").parameters["viscosity"]
     return [float(viscosity.min()), float(viscosity.max())]
 
-
-def _commit() -> str:
-    try:
-        root = Path(__file__).resolve().parents[2]
-        result = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return (result.stdout.strip() + ("+dirty" if dirty else "")) or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def _machine() -> str:
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, {device}, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads")

@@ -20,6 +20,9 @@ from pdesurrogate.training import SurrogateModule
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "fit"
 NAMES = [f"{eq}_{arch}{cond}{small}" for eq in ("ns", "swe") for arch in ("fno", "unet")
          for cond in ("", "_cond") for small in ("", "_small")]
+# Single-frame-history and forcing-conditioned models for inverse design: name -> dataset.
+DESIGN_MODELS = {"ns_fno_cond_h1_small": "ns_ood_small", "swe_fno_cond_h1_small": "swe_ood_small",
+                 "ns_fno_forcing_small": "ns_forcing_small"}
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
@@ -38,11 +41,11 @@ def dataset_for(name: str, ns_dataset: Path, multi_dataset: Path) -> Path:
     return ns_dataset if name.startswith("ns") else multi_dataset
 
 
-def test_sixteen_configs_are_shipped():
-    assert sorted(p.stem for p in CONFIGS.glob("*.yaml")) == sorted(NAMES)
-    for name in NAMES:
+def test_sixteen_configs_and_the_design_models_are_shipped():
+    assert sorted(p.stem for p in CONFIGS.glob("*.yaml")) == sorted(NAMES + list(DESIGN_MODELS))
+    for name in NAMES + list(DESIGN_MODELS):
         text = (CONFIGS / f"{name}.yaml").read_text()
-        data = name.split("_")[0] + "_ood" + ("_small" if name.endswith("_small") else "")
+        data = DESIGN_MODELS.get(name) or name.split("_")[0] + "_ood" + ("_small" if name.endswith("_small") else "")
         assert f"pdesurrogate generate configs/data/{data}.yaml --out data/{data}" in text.splitlines()[1]
         assert f"root: data/{data}\n" in text
 

@@ -1,0 +1,13 @@
+"""Recover the shallow-water height at t = 0 from the velocities of the next four frames.
+
+Runs configs/design/swe_initial_height.yaml through `pdesurrogate.design`: generates the dataset and trains the
+surrogate into runs/cache on first use (reused after), optimises along every route, re-simulates each
+answer with the solver and prints the routes side by side. Takes about 5 minutes the first time (data 30 s, training up to 2 min), 2 minutes after on a 2-core CPU.
+
+    python examples/shallow_water_height_recovery.py [--out DIR]
+"""
+
+from pdesurrogate.design.table import run_example
+
+if __name__ == "__main__":
+    run_example("swe_initial_height", __doc__)
