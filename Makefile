@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/python -m data_gen.demo --out demo_output
+	$(BIN)/pdesurrogate quickstart --out demo_output
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache
