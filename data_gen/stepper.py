@@ -16,9 +16,16 @@ from collections.abc import Callable
 import torch
 
 from .checks import require
+from .compilation import CompiledEvaluation
 from .equations.base import Equation
-from .errors import BlowUpError
-from .integrators import make_integrator
+from .errors import BlowUpError, ParameterError
+from .integrators import INTEGRATORS, make_integrator
+from .stability import ALLOWED_GROWTH, SMALLEST_STEP_FRACTION, growth_limited_step
+
+
+# A growth-limited step is kept while a sample's speed stays within this factor of the speed it
+# was computed for (a few per cent more steps, instead of the search at every step).
+_GROWTH_HEADROOM = 1.05
 
 
 class Stepper:
@@ -34,6 +41,8 @@ class Stepper:
         collapse_factor: a sample whose CFL step falls below this fraction of its first one in
             the rollout (at most the interval, so a flow spun up from rest counts from there) is
             declared blown up: its speed ran away rather than the scheme going unstable.
+        compile: evaluate the explicit terms with ``torch.compile`` (eager fallback) where the
+            equation gains from it (:mod:`data_gen.compilation`); results equal eager to round-off.
     """
 
     def __init__(
@@ -44,6 +53,7 @@ class Stepper:
         cfl: float = 0.5,
         max_dt: float | None = None,
         collapse_factor: float = 1e-4,
+        compile: bool = False,
     ):
         require(isinstance(interval, (int, float)) and interval > 0 and math.isfinite(interval),
                 "interval", "a finite number > 0", interval)
@@ -51,7 +61,9 @@ class Stepper:
         require(max_dt is None or (isinstance(max_dt, (int, float)) and max_dt > 0), "max_dt", "None or > 0", max_dt)
         require(0 < collapse_factor < 1, "collapse_factor", "in (0, 1)", collapse_factor)
         self.equation = equation
-        self.integrator = make_integrator(scheme, equation)
+        # The integrator sees the compiled evaluation, the stepper the equation itself.
+        evaluated = CompiledEvaluation(equation) if compile and equation.compiles_well else equation
+        self.integrator = make_integrator(scheme, evaluated)
         ceiling = equation.max_cfl(type(self.integrator))
         require(cfl <= ceiling, "cfl",
                 f"in (0, {ceiling:.3g}] for the {self.integrator.name} scheme on {type(equation).__name__}", cfl)
@@ -61,21 +73,80 @@ class Stepper:
         self.collapse_factor = collapse_factor
         self.reference_dt: torch.Tensor | None = None
         self.substeps = 0  # total inner steps taken (a diagnostic for benchmarks)
+        # (interval, reference speed, growth-limited step) per sample, for schemes without
+        # imaginary-axis stability (see _growth_limited).
+        self._growth_cache: tuple[float, torch.Tensor, torch.Tensor] | None = None
 
     def reset(self) -> None:
         """Forget the reference step used by blow-up detection (start of a new rollout)."""
         self.reference_dt = None
+        self._growth_cache = None
 
     def __call__(self, fields: torch.Tensor) -> torch.Tensor:
         eq = self.equation
         return eq.decode(self.advance(eq.encode(fields)))
 
     def _stable_dt(self, speed: torch.Tensor, interval: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """The CFL step (at most ``interval``) and the step to take (also at most ``max_dt``)."""
-        cfl_limit = self.equation.time_step_limit(speed, self.cfl, type(self.integrator)).clamp(max=interval)
+        """The stable step (at most ``interval``) and the step to take (also at most ``max_dt``).
+
+        The equation's CFL step is stable for schemes whose stability region covers a stretch of
+        the imaginary axis (``cfl`` is checked against it); a scheme without one gets the largest
+        step that keeps every mode's growth within :data:`~data_gen.stability.ALLOWED_GROWTH`
+        per output interval, and is refused if that step is too small to be worth taking.
+        """
+        integrator = type(self.integrator)
+        cfl_limit = self.equation.time_step_limit(speed, self.cfl, integrator).clamp(max=interval)
+        if integrator.imaginary_axis_stability == 0:
+            cfl_limit = self._growth_limited(cfl_limit, speed, interval)
         if self.max_dt is None:
             return cfl_limit, cfl_limit
         return cfl_limit, cfl_limit.clamp(max=self.max_dt)
+
+    def _growth_limited(self, cfl_limit: torch.Tensor, speed: torch.Tensor, interval: float) -> torch.Tensor:
+        """``cfl_limit`` lowered to the growth-limited step of :func:`growth_limited_step`.
+
+        That search costs about as much as a small step, so each sample keeps its step for a speed
+        ``_GROWTH_HEADROOM`` above the one it was computed at, and recomputes only when its speed
+        leaves that band: growth at a fixed step rises with the speed (for Euler– and Heun–CN,
+        ``|R|²`` is increasing in ``|λ_E| dt``), so a step kept for a slower flow stays within the
+        allowance. The decision is per sample, so a sample's steps do not depend on its batchmates.
+        """
+        speed = speed.to(torch.float64)
+        cache = self._growth_cache
+        if cache is None or cache[0] != interval or cache[1].shape != speed.shape:
+            stale = torch.ones_like(speed, dtype=torch.bool)
+        else:
+            stale = (speed > cache[1]) | (speed < cache[1] / _GROWTH_HEADROOM**2)
+        if not bool(stale.any()):
+            return torch.minimum(cfl_limit, cache[2].to(cfl_limit.dtype))
+        reference = speed * _GROWTH_HEADROOM
+        modes = self.equation.stability_modes(reference)
+        if modes is None:
+            return cfl_limit
+        cfl_at_reference = self.equation.time_step_limit(reference.to(speed.dtype), self.cfl, type(self.integrator))
+        step = growth_limited_step(type(self.integrator), *modes, cfl_at_reference.clamp(max=interval).to(torch.float64),
+                                   interval)
+        refused = torch.isnan(step) & stale
+        if bool(refused.any()):
+            stable = [s for s in self.equation.schemes if INTEGRATORS[s].imaginary_axis_stability > 0]
+            name = self.integrator.name
+            raise ParameterError(
+                f"scheme must be one stable for advection ({', '.join(stable)}) at this viscosity and flow speed "
+                f"(got {name!r}): {name} has no imaginary-axis stability, and keeping every mode's growth within "
+                f"{ALLOWED_GROWTH:g} per output interval would need steps below {SMALLEST_STEP_FRACTION:g} of "
+                f"the CFL step (time.cfl does not help: the growth, not the CFL number, sets its step)"
+            )
+        if cache is not None and cache[0] == interval and cache[1].shape == speed.shape:
+            reference = torch.where(stale, reference, cache[1])
+            step = torch.where(stale, step, cache[2])
+        self._growth_cache = (interval, reference, step)
+        return torch.minimum(cfl_limit, step.to(cfl_limit.dtype))
+
+    def check_first_step(self, fields: torch.Tensor) -> None:
+        """Choose the first step for ``fields`` without taking it: refuses a scheme that cannot
+        advance this flow stably at a reasonable cost (config checks call it before a run)."""
+        _, speed = self.equation.explicit_terms_and_max_speed(self.equation.encode(fields))
+        self._stable_dt(speed.detach(), self.interval)
 
     def advance(self, state: torch.Tensor, interval: float | None = None, t_start: float = 0.0) -> torch.Tensor:
         """Advance an encoded state by ``interval`` (default: the stepper's)."""
@@ -83,8 +154,9 @@ class Stepper:
         eq = self.equation
         steps_left = dt = None
         elapsed = torch.zeros(state.shape[0], dtype=self.equation.grid.dtype, device=state.device)
+        evaluate = self.integrator.equation.explicit_terms_and_max_speed  # compiled, if asked
         while True:
-            explicit0, speed = eq.explicit_terms_and_max_speed(state)
+            explicit0, speed = evaluate(state)
             speed = speed.detach()
             self._check(state, speed, t_start + elapsed)
             cfl_limit, limit = self._stable_dt(speed, interval)

@@ -21,10 +21,11 @@ from tqdm.auto import tqdm
 from ..errors import ParameterError
 from ..paths import writable_directory
 from .config import DatasetConfig, load_config
+from .directory import DatasetDirectory
 from .layout import shard_layout
-from .manifest import DatasetDirectory, now
 from .memory import check_memory
 from .plan import Shard, dataset_shards, sample_parameters, sample_seeds
+from .provenance import now
 from .resolution import ShellFractionSummary, under_resolved_message
 from .simulate import simulate_batch
 from .statistics import RunningMoments
@@ -122,7 +123,7 @@ def resolve_device(name: str, environ: Mapping[str, str] | None = None) -> torch
 
 
 def write_shard(config: DatasetConfig, root: Path, shard: Shard, device: torch.device, worker: Worker,
-                on_batch=lambda samples: None) -> dict:
+                on_batch=lambda samples: None, compile: bool = False) -> dict:
     """Simulate and write one shard; returns its record (checksum, partial statistics, resolution)."""
     split = config.split(shard.split)
     grid = config.grid(device)
@@ -137,7 +138,7 @@ def write_shard(config: DatasetConfig, root: Path, shard: Shard, device: torch.d
         for start in range(0, len(indices), config.batch_size):
             batch = indices[start : start + config.batch_size]
             batch_parameters = {name: v[start : start + len(batch)] for name, v in parameters.items()}
-            block = simulate_batch(config, grid, split, batch, batch_parameters, shells)
+            block = simulate_batch(config, grid, split, batch, batch_parameters, shells, compile=compile)
             writer.write(start, block)
             for v, name in enumerate(config.variables):
                 moments[name].update(block[:, :, v])
@@ -191,6 +192,7 @@ def generate(
     progress: bool = True,
     environ: Mapping[str, str] | None = None,
     threads: int | None = None,
+    compile: bool = False,
 ) -> GenerationResult:
     """Generate this process's shards of ``config`` into ``out`` and complete the manifest if all are done.
 
@@ -198,6 +200,9 @@ def generate(
     dataset) is checked before the first simulation step. ``threads`` sets torch's intra-op
     threads for this process (``None``: torch's own count, shared out among the processes that
     torchrun starts on this node, so that co-located ranks do not oversubscribe the cores).
+    ``compile`` evaluates the finite-difference solvers' tendencies with ``torch.compile``
+    (:mod:`data_gen.compilation`): tens of seconds once per process, then about twice as fast
+    steps; the saved values equal eager ones to round-off, not bit for bit.
     """
     started = time.perf_counter()
     writable_directory(out, "--out")
@@ -216,13 +221,13 @@ def generate(
     check_memory(config, min(config.batch_size, config.samples_per_shard), torch_device, "simulate one batch")
     torch.set_num_threads(threads)
     try:
-        return _generate(config, out, worker, torch_device, overwrite, progress, started)
+        return _generate(config, out, worker, torch_device, overwrite, progress, started, compile)
     finally:
         torch.set_num_threads(previous_threads)
 
 
 def _generate(config: DatasetConfig, out, worker: Worker, torch_device: torch.device, overwrite: bool,
-              progress: bool, started: float) -> GenerationResult:
+              progress: bool, started: float, compile: bool = False) -> GenerationResult:
     directory = DatasetDirectory(out)
     directory.prepare(config, overwrite=overwrite)
 
@@ -244,7 +249,7 @@ def _generate(config: DatasetConfig, out, worker: Worker, torch_device: torch.de
               dynamic_ncols=True) as bar:
         for s in todo:
             bar.set_postfix_str(s.name)
-            record = write_shard(config, directory.root, s, torch_device, worker, on_batch=bar.update)
+            record = write_shard(config, directory.root, s, torch_device, worker, on_batch=bar.update, compile=compile)
             directory.write_record(record)
             result.written_shards += 1
             result.written_samples += s.num_samples

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import DatasetConfig, SplitConfig
-from .manifest import package_version
+from .config import DatasetConfig
+from .splits import SplitConfig
+from .provenance import package_version
 from .plan import Shard
 from .writer import ShardLayout
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..randomness import sample_seed
-from .config import Constant, DatasetConfig, SplitConfig, Uniform
+from .config import DatasetConfig
+from .distributions import Constant, Uniform
+from .splits import SplitConfig
 
 
 @dataclass(frozen=True)

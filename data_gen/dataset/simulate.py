@@ -9,7 +9,8 @@ from ..errors import BlowUpError
 from ..grid import PeriodicGrid
 from ..spectral import spectral_truncate
 from ..stepper import rollout
-from .config import DatasetConfig, SplitConfig
+from .config import DatasetConfig
+from .splits import SplitConfig
 from .resolution import ShellFractionSummary, highest_shell_enstrophy_fraction
 
 
@@ -20,17 +21,19 @@ def simulate_batch(
     indices: list[int],
     parameters: dict[str, np.ndarray],
     shells: ShellFractionSummary,
+    compile: bool = False,
 ) -> np.ndarray:
     """Saved trajectories ``(batch, time, variable, y, x)`` in float32 for samples ``indices``.
 
     Each saved frame is reduced to the saved variables at the saved resolution as soon as it is
     produced, so memory holds one batch's output, never the simulation-resolution trajectory.
-    ``shells`` accumulates the resolution check on the simulated vorticity.
+    ``shells`` accumulates the resolution check on the simulated vorticity; ``compile``: see
+    :class:`~data_gen.stepper.Stepper`.
     """
     builder, timing = config.builder, config.time
     values = {name: torch.as_tensor(v, dtype=grid.dtype, device=grid.device) for name, v in parameters.items()}
     equation = builder.equation(grid, config.sections, values)
-    stepper = builder.stepper(equation, timing.save_interval, config.scheme, timing.cfl, timing.max_dt)
+    stepper = builder.stepper(equation, timing.save_interval, config.scheme, timing.cfl, timing.max_dt, compile=compile)
     cutoff = builder.highest_retained_wavenumber(grid.n)
 
     def record(frame: torch.Tensor) -> torch.Tensor:

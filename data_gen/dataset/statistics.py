@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .plan import Shard, sample_parameters
+
+if TYPE_CHECKING:
+    from .config import DatasetConfig
 
 
 @dataclass
@@ -46,3 +52,24 @@ class RunningMoments:
     @classmethod
     def from_dict(cls, d: dict) -> "RunningMoments":
         return cls(int(d["count"]), float(d["mean"]), float(d["m2"]))
+
+
+def train_statistics(config: DatasetConfig, records: dict[str, dict], shards: list[Shard]) -> dict:
+    """``stats.json``: per-variable mean and std merged over the train shards' records, and the
+    train split's per-sample parameter ranges."""
+    train = config.split("train")
+    moments = {name: RunningMoments() for name in config.variables}
+    for shard in shards:
+        if shard.split == "train":
+            for name in config.variables:
+                moments[name].merge(RunningMoments.from_dict(records[shard.name]["moments"][name]))
+    parameters = sample_parameters(config, train, range(train.samples))
+    return {
+        "split": "train",
+        "samples": train.samples,
+        "variables": {name: {"mean": m.mean, "std": m.std} for name, m in moments.items()},
+        "parameters": {
+            name: {"mean": float(v.mean()), "std": float(v.std()), "min": float(v.min()), "max": float(v.max())}
+            for name, v in parameters.items()
+        },
+    }

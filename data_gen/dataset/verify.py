@@ -19,7 +19,7 @@ import numpy as np
 
 from .config import ConfigError, DatasetConfig, parse_config
 from .layout import shard_layout
-from .manifest import DatasetDirectory
+from .directory import DatasetDirectory
 from .plan import Shard, dataset_shards, sample_parameters, sample_seeds
 from .writer import sha256_of
 

@@ -29,6 +29,9 @@ class Equation:
     schemes: tuple[str, ...] = ()
     # Names of the quantities the state holds, in order, once decoded to physical fields.
     variables: tuple[str, ...] = ()
+    # Whether torch.compile of the explicit evaluation pays (real elementwise work that fuses);
+    # see data_gen.compilation.
+    compiles_well: bool = False
 
     # --- representation -------------------------------------------------------------------
     def encode(self, fields: torch.Tensor) -> torch.Tensor:
@@ -49,6 +52,11 @@ class Equation:
     def implicit_terms(self, state: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(state)
 
+    @property
+    def has_implicit_terms(self) -> bool:
+        """Whether ``L`` is there at all (explicit schemes then skip adding ``L u = 0``)."""
+        return self.linear_diagonal() is not None or type(self).implicit_terms is not Equation.implicit_terms
+
     def implicit_solve(self, state: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
         """Solve ``(I - step·L) y = state`` for ``y``; ``step`` is ``(batch,)``."""
         return state
@@ -61,9 +69,30 @@ class Equation:
     def max_speed(self, state: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    # The largest |Im λ|·dt of the explicit part per unit CFL number: the advective (or wave)
+    # eigenvalue bound of the discretisation in the units of ``time_step_limit``.
+    advective_eigenvalue_per_cfl: float = 0.0
+
     def max_cfl(self, integrator: type[Integrator]) -> float:
-        """The largest CFL number ``integrator`` keeps stable on this discretisation."""
-        return 1.0
+        """The largest CFL number ``integrator`` keeps stable on this discretisation.
+
+        Where the fastest explicit eigenvalue reaches the edge of the scheme's imaginary-axis
+        stability, never above 1 (beyond it accuracy fails first). A scheme with no imaginary-axis
+        stability is not bounded here: its step comes from :meth:`stability_modes` instead.
+        """
+        reach, per_cfl = integrator.imaginary_axis_stability, self.advective_eigenvalue_per_cfl
+        if reach == 0 or per_cfl == 0:
+            return 1.0
+        return min(1.0, reach / per_cfl)
+
+    def stability_modes(self, max_speed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Eigenvalues per unit time of modes that bound this equation's linearised spectrum:
+        ``(explicit, implicit)``, complex and real, ``(batch, modes)``; ``None`` if not modelled.
+
+        The stepper asks for them only for schemes without imaginary-axis stability, where
+        the implicit damping of each mode decides whether it grows.
+        """
+        return None
 
     def time_step_limit(self, max_speed: torch.Tensor, cfl: float, integrator: type[Integrator]) -> torch.Tensor:
         """Largest stable ``dt`` per sample for the given CFL number and integrator class."""

@@ -6,6 +6,8 @@ The state is ``ω̂`` (``rfft2`` layout); viscosity and drag form the diagonal i
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..grid import PeriodicGrid
@@ -118,6 +120,29 @@ class NavierStokesSpectral(VorticityEquation):
 
     def linear_diagonal(self) -> torch.Tensor:
         return self._linear
+
+    # --- time step control -----------------------------------------------------------------
+    @property
+    def advective_eigenvalue_per_cfl(self) -> float:
+        """``|λ| dt ≤ |u|_max |k|_max dt`` with ``|k|_max = √2 K 2π/L`` (the corner of the 2/3-rule
+        square, ``K < n/3``) and ``dt = cfl·Δ/|u|_max``: ``√2·2πK/n ≈ 2.96`` per unit CFL.
+
+        The truncated advection ``P(u·∇ω)`` is skew-adjoint, so its eigenvalues are imaginary and
+        bounded by the operator norm ``|u|_max |k|_max``.
+        """
+        cutoff = (self.grid.n - 1) // 3
+        return 2**0.5 * 2 * math.pi * cutoff / self.grid.n
+
+    def stability_modes(self, max_speed):
+        """Modes along the fastest direction: ``λ_E = i|u|_max k``, ``λ_L = −(νk² + μ)`` for
+        ``k`` from the lowest wavenumber to ``|k|_max``."""
+        cutoff = (self.grid.n - 1) // 3
+        k = torch.linspace(1.0, 2**0.5 * cutoff, 64, dtype=max_speed.dtype, device=max_speed.device)
+        k = k * (2 * math.pi / self.grid.length)
+        explicit = 1j * (max_speed.reshape(-1, 1) * k)
+        viscosity = self.viscosity.detach().to(max_speed.dtype).reshape(-1, 1)
+        implicit = -(viscosity * k**2 + self.drag.detach().to(max_speed.dtype).reshape(-1, 1))
+        return explicit, implicit
 
     def max_speed(self, state: torch.Tensor) -> torch.Tensor:
         velocity = self.velocity(state).detach()

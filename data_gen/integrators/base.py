@@ -16,10 +16,14 @@ class Integrator:
 
     name: str = ""
     order: int = 0
-    # For explicit schemes: the largest x with |R(−x)| ≤ 1 (real axis) and |R(±ix)| ≤ 1 (imaginary
-    # axis) for the scheme's stability polynomial R. Equations turn them into time-step limits.
-    real_axis_stability: float | None = None
-    imaginary_axis_stability: float | None = None
+    # The stability region of the explicit part (R the amplification with the linear part off):
+    # the largest x with |R(−s)| ≤ 1 for 0 ≤ s ≤ x (real axis: explicit diffusion) and with
+    # |R(±is)| ≤ 1 (imaginary axis: advection, waves); :mod:`data_gen.stability` computes R from
+    # ``step`` itself and the tests check these values against it. The stepper combines them with
+    # the eigenvalue bounds each equation states. 0 on the imaginary axis: every advected mode
+    # grows a little at every step, and the step must come from the growth one allows.
+    real_axis_stability: float = 0.0
+    imaginary_axis_stability: float = 0.0
 
     def __init__(self, equation: Equation):
         self.equation = equation
@@ -47,7 +51,7 @@ class Integrator:
     def _full_rhs(self, state: torch.Tensor, explicit: torch.Tensor | None = None) -> torch.Tensor:
         if explicit is None:
             explicit = self.equation.explicit_terms(state)
-        if self.equation.linear_diagonal() is None and type(self.equation).implicit_terms is Equation.implicit_terms:
+        if not self.equation.has_implicit_terms:
             return explicit
         return explicit + self.equation.implicit_terms(state)
 

@@ -46,6 +46,9 @@ class ETDRK4(Integrator):
 
     name = "etdrk4"
     order = 4
+    # With the linear part off, Cox–Matthews reduces to the classical RK4 (c = u + h N(b)).
+    real_axis_stability = 2.7852935634
+    imaginary_axis_stability = 2 * 2**0.5
 
     def __init__(self, equation):
         super().__init__(equation)

@@ -21,6 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "torchrun starts on this node; with several --shard processes on one machine, keep "
                              "processes × K ≤ cores)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the finite-difference tendencies (shallow water, finite-difference "
+                             "Navier-Stokes): ~2x faster steps after tens of seconds of compilation; values equal "
+                             "to round-off, not bit for bit")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnderResolvedWarning)  # printed below as one line each
         result = generate(args.config, args.out, shard=args.shard, device=args.device, overwrite=args.overwrite,
-                          progress=not args.no_progress, threads=args.threads)
+                          progress=not args.no_progress, threads=args.threads, compile=args.compile)
     for message in result.warnings:
         print(f"warning: {message}", file=sys.stderr)
     print(result.summary())

@@ -67,7 +67,7 @@ class SplitInfo:
 class DatasetReader:
     """Read-only view of ``<root>`` for training: its splits, statistics and shard layout.
 
-    (The generator's own bookkeeping of the same directory is ``data_gen.dataset.manifest``; this
+    (The generator's own bookkeeping of the same directory is ``data_gen.dataset.directory``; this
     reads only what a finished dataset's manifest guarantees.)
     """
 

@@ -74,7 +74,7 @@ MISTAKES = [
     (rename_key("sim_resolution", "sim_resoluton"), "sim_resoluton: unknown key; did you mean 'sim_resolution'?"),
     (rename_key("splits.train.seed", "sed"), "splits.train.sed: unknown key; did you mean 'seed'?"),
     (set_path("time.spin_up", 1.0), "time.spin_up: unknown key; did you mean 'spinup'?"),
-    (set_path("forcing.kind", "fn0"), "forcing.kind: must be one of fno, kolmogorov, none (got 'fn0'); did you mean 'fno'?"),
+    (set_path("forcing.kind", "fn0"), "forcing.kind: must be one of fno, kolmogorov, none, diagonal_modes (got 'fn0'); did you mean 'fno'?"),
     (set_path("forcing.wavenumber", 4), "forcing.wavenumber: unknown key"),  # fno takes no wavenumber
     # wrong types
     (set_path("sim_resolution", "64x"), "sim_resolution: must be an integer"),
@@ -210,3 +210,16 @@ def test_cli_prints_one_error_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: splits.test_ood.viscosity[1]: must be > 0 (got -0.0001)"]
     assert not (tmp_path / "out").exists()  # nothing created before validation passed
+
+
+def test_scheme_without_imaginary_axis_stability_is_refused_for_a_fast_flow_and_accepted_otherwise():
+    def fast_euler(raw):
+        raw["scheme"] = "euler_cn"
+        raw["sim_resolution"] = 64
+        raw["initial_condition"]["sigma"] = 2000.0  # ~100× the FNO amplitude: a fast flow
+        raw["splits"]["test_ood"]["viscosity"] = [1.0e-5]
+
+    with pytest.raises(ConfigError, match=r"^scheme: must be one stable for advection \(cn_rk4, etdrk4\)"):
+        parse_config(config_with(fast_euler))
+    # At the FNO amplitude the same scheme runs, with a growth-limited step.
+    assert parse_config(config_with(set_path("scheme", "euler_cn"))).scheme == "euler_cn"

@@ -15,7 +15,7 @@ import xarray as xr
 import yaml
 
 from data_gen.dataset import generate, parse_config, verify
-from data_gen.dataset.manifest import DatasetDirectory
+from data_gen.dataset.directory import DatasetDirectory
 
 pytestmark = [pytest.mark.filterwarnings("ignore::data_gen.dataset.UnderResolvedWarning"),
               pytest.mark.usefixtures("one_thread")]

@@ -157,7 +157,8 @@ def test_cuda_matches_cpu():
     torch.testing.assert_close(results[1], results[0], rtol=0, atol=1e-11)
 
 
-def test_gradcheck_initial_vorticity_and_parameters():
+@pytest.mark.parametrize("scheme", NavierStokesFD.schemes)
+def test_gradcheck_initial_vorticity_and_parameters(scheme):
     grid = PeriodicGrid(8)
     forcing = fno_forcing(grid)
     generator = torch.Generator().manual_seed(2)
@@ -169,7 +170,7 @@ def test_gradcheck_initial_vorticity_and_parameters():
     def final_vorticity(omega, viscosity, drag, amplitude):
         equation = NavierStokesFD(grid, viscosity, drag, forcing=forcing, forcing_amplitude=amplitude)
         # max_dt far below the stability limit fixes the step count at 4, whatever the perturbation.
-        stepper = Stepper(equation, 0.04, max_dt=0.01)
+        stepper = Stepper(equation, 0.04, scheme=scheme, max_dt=0.01)
         return stepper(omega)
 
     assert torch.autograd.gradcheck(final_vorticity, (omega, viscosity, drag, amplitude))

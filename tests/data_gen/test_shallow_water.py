@@ -9,7 +9,8 @@ import torch
 
 from data_gen import BlowUpError, ParameterError, PeriodicGrid, Stepper
 from data_gen.equations import ShallowWater
-from data_gen.shallow_water_initial import balanced_random, geostrophic_jet, gravity_wave
+from data_gen.equations.shallow_water import ROTATIONAL_SCHEMES
+from data_gen.initial_conditions.shallow_water import balanced_random, geostrophic_jet, gravity_wave
 
 SCHEMES = ("arakawa_lamb", "sadourny_energy")
 
@@ -181,6 +182,27 @@ def test_gradcheck_through_a_few_steps():
 
     # fast_mode checks random directions of the Jacobian: the full 193-column check takes ~17 s.
     assert torch.autograd.gradcheck(three_steps, (start, viscosity), eps=1e-6, atol=1e-7, fast_mode=True)
+
+
+@pytest.mark.parametrize("scheme", ShallowWater.schemes)
+@pytest.mark.parametrize("rotational_scheme", ROTATIONAL_SCHEMES)
+def test_gradcheck_wrt_fields_and_every_per_sample_parameter(scheme, rotational_scheme):
+    # Two samples with different values, so a gradient that leaked across the batch would show.
+    g = grid(8)
+    torch.manual_seed(2)
+    start = 0.05 * torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    start[:, 0] += 1.0
+    start.requires_grad_(True)
+    values = dict(coriolis=[4.0, -2.0], gravity=[1.0, 1.5], mean_depth=[1.0, 1.2], viscosity=[2e-3, 1e-3],
+                  hyperviscosity=[1e-5, 2e-5], drag=[0.1, 0.05])
+    parameters = tuple(torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in values.values())
+
+    def steps(fields, *parameters):
+        eq = ShallowWater(g, **dict(zip(values, parameters)), rotational_scheme=rotational_scheme)
+        # max_dt far below the CFL step fixes the step count at 3, whatever the perturbation.
+        return Stepper(eq, 0.03, scheme=scheme, cfl=0.5, max_dt=0.01)(fields)
+
+    assert torch.autograd.gradcheck(steps, (start, *parameters), eps=1e-6, atol=1e-7, fast_mode=True)
 
 
 def test_float32_tracks_float64():

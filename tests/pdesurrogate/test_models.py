@@ -127,9 +127,10 @@ def test_unconditioned_and_conditioned_are_the_same_class_differing_by_config():
     assert plain.parameter_embedding is None and conditioned.parameter_embedding is not None
 
 
-def test_model_under_bf16_autocast_matches_float32():
+@pytest.mark.parametrize("kind", ["fno", "unet"])
+def test_model_under_bf16_autocast_matches_float32(kind):
     torch.manual_seed(0)
-    model = build("fno", dict(conditioning=["viscosity"]))
+    model = build(kind, dict(conditioning=["viscosity"]))
     fields, parameters = inputs(model)
     with torch.no_grad():
         reference = model(fields, parameters)

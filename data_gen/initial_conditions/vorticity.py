@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import torch
 
-from .checks import require
-from .grid import PeriodicGrid
-from .randomness import white_noise
-from .spectral import irfft2, rfft2, velocity_symbols
+from ..checks import require
+from ..grid import PeriodicGrid
+from ..randomness import white_noise
+from ..spectral import irfft2, rfft2, velocity_symbols
 
 
 def _filter_noise(grid: PeriodicGrid, split_seed: int, indices: Sequence[int], envelope: torch.Tensor) -> torch.Tensor:

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 
 import torch
 
-from .checks import per_sample, require
-from .equations.shallow_water import ROTATIONAL_SCHEMES, ShallowWater
-from .errors import ParameterError
-from .grid import PeriodicGrid
-from .randomness import white_noise
-from .spectral import irfft2, rfft2
+from ..checks import per_sample, require
+from ..equations.shallow_water import ROTATIONAL_SCHEMES, ShallowWater
+from ..errors import ParameterError
+from ..grid import PeriodicGrid
+from ..randomness import white_noise
+from ..spectral import irfft2, rfft2
 
 
 def _parameters(grid: PeriodicGrid, coriolis, gravity, mean_depth):
