@@ -88,6 +88,7 @@ def test_a_tiny_active_run_writes_every_file_and_resumes_after_a_kill(tmp_path, 
                  "figures/spread_vs_error.png"):
         assert (out / name).is_file(), name
     assert verify(out / "data").clean
+    assert list(out.rglob("best-epoch*.ckpt")) and not list(out.rglob("last.ckpt"))  # finished members keep one
 
     # Each round's simulations are a dataset that verifies, and its manifest records the acquisition.
     pool = json.loads((out / "pool.json").read_text())
