@@ -40,6 +40,8 @@ EXERCISED = {
         "tests/pdesurrogate/design/test_design.py::"
         "test_design_command_writes_every_route_verified_by_the_solver_and_flags_leaving_the_range",
     ".venv/bin/python examples/initial_state_recovery.py --out runs/design/ns_initial_state": HERE,
+    ".venv/bin/pdesurrogate active configs/active/ns_ood_small.yaml --out runs/active/ns_ood_small":
+        "tests/pdesurrogate/active/test_active.py::test_a_tiny_active_run_writes_every_file_and_resumes_after_a_kill",
     ".venv/bin/pdesurrogate generate configs/data/ns_ood_small.yaml --out data/ns_ood_small":
         "tests/data_gen/test_dataset_verify.py::test_clean_dataset_passes_and_cli_exits_zero",
     ".venv/bin/pdesurrogate verify data/ns_ood_small":
@@ -97,13 +99,14 @@ def test_every_named_file_exists_and_every_config_reads(command):
     from data_gen.dataset import load_config
     from pdesurrogate.benchmark.config import parse_benchmark
     from pdesurrogate.commands.lightning import check_config_file
+    from pdesurrogate.active.config import parse_active
     from pdesurrogate.design.config import parse_design
 
     argv = _argv(command)
     for word in argv:
         if word.startswith(("configs/", "examples/", "benchmarks/")):
             assert (ROOT / word).is_file(), word
-    readers = {"generate": load_config, "benchmark": parse_benchmark, "design": parse_design}
+    readers = {"generate": load_config, "benchmark": parse_benchmark, "design": parse_design, "active": parse_active}
     if argv[0] in readers:
         readers[argv[0]](ROOT / argv[1])
     if "--config" in argv:
@@ -154,6 +157,7 @@ def test_make_demo_runs_the_quickstart_and_make_test_runs_the_suite_that_ci_runs
 
 
 def test_the_example_scripts_run_and_their_configs_read():
+    from pdesurrogate.active.config import parse_active
     from pdesurrogate.design.config import parse_design
 
     for script in sorted((ROOT / "examples").glob("*.py")):

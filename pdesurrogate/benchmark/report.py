@@ -22,6 +22,7 @@ from .fields import DatasetInfo
 from .figures import Figures
 from ..evaluation.files import write_atomically
 from .intervals import Interval
+from .ensembles import ensemble_section
 from .results import Results, group_results, seed_order
 from .summary import ood_ratio, summarise, write_summary
 
@@ -373,6 +374,8 @@ def write_report(out: Path, dataset_root: Path, meta: dict) -> Path:
     figures = Figures(out, results, splits, dataset, meta)
     figures.draw_all()
     text = _report(results, splits, meta, speed, figures, notes)
+    ensemble_lines, _ = ensemble_section(out, meta.get("ensemble_members", {}))
+    text = text.rstrip("\n") + "\n\n" + "\n".join(ensemble_lines) if ensemble_lines else text
     return write_atomically(out / "report.md", lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 

@@ -24,6 +24,9 @@ from .intervals import Interval
 _CATEGORICAL = ("model", "seed", "split", "variable", "metric")
 _NUMERIC = ("sample", "viscosity", "step", "time", "value")
 _KEY = ("model", "split", "variable", "metric")
+ENSEMBLE_SUFFIX = "/ensemble"
+"""Rows of a model ``<name>/ensemble`` are an ensemble of its seeds: summarised by
+:mod:`pdesurrogate.benchmark.ensembles`, left out of the per-seed tables here."""
 
 
 def seed_order(seed: str):
@@ -130,8 +133,9 @@ def group_results(path: str | Path) -> Results:
             raise UserError(f"{path}: the header must be {','.join(RESULT_COLUMNS)} (got {','.join(header or [])})")
         positions = [RESULT_COLUMNS.index(c) for c in _CATEGORICAL]
         numeric_positions = [RESULT_COLUMNS.index(c) for c in _NUMERIC]
+        model_position = RESULT_COLUMNS.index("model")
         for line, row in enumerate(reader, start=2):
-            if not row:
+            if not row or (len(row) == len(RESULT_COLUMNS) and row[model_position].endswith(ENSEMBLE_SUFFIX)):
                 continue
             if len(row) != len(RESULT_COLUMNS):
                 raise UserError(f"{path}, line {line}: {len(row)} fields, expected {len(RESULT_COLUMNS)}")

@@ -41,6 +41,7 @@ from ..training.checkpoint import load_surrogate
 from ..training.checkpointing import resolve_checkpoint
 from ..training.fit import fit_arguments
 from .config import BenchmarkConfig, ModelSpec, check_splits
+from .ensembles import benchmark_ensemble_rows
 from .report import write_report
 from .speed import evaluation_device, measure_speed
 
@@ -66,6 +67,18 @@ def _without_torchrun_environment():
         yield
     finally:
         os.environ.update(saved)
+
+
+def train(arguments: list[str], directory: Path) -> tuple[Path, float]:
+    """Run one ``pdesurrogate fit`` into a fresh ``directory`` (a killed training restarts from
+    scratch); returns the checkpoint selected on the validation split and the fit's wall time."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    start = time.perf_counter()
+    with _without_torchrun_environment():
+        run_lightning(arguments)
+    return resolve_checkpoint("best", [directory / "checkpoints"]), time.perf_counter() - start
 
 
 class Benchmark:
@@ -123,14 +136,7 @@ class Benchmark:
     def train_and_score(self, model: ModelSpec, seed: int, reader: DatasetReader) -> dict:
         """Train one model × seed, select its checkpoint on the validation split, score every test split."""
         directory = self.run_dir(model, seed)
-        if directory.exists():
-            shutil.rmtree(directory)  # a killed training restarts from scratch
-        directory.mkdir(parents=True)
-        start = time.perf_counter()
-        with _without_torchrun_environment():
-            run_lightning(self.fit_arguments(model, seed))
-        fit_seconds = time.perf_counter() - start
-        selected = resolve_checkpoint("best", [directory / "checkpoints"])
+        selected, fit_seconds = train(self.fit_arguments(model, seed), directory)
         module = load_surrogate(selected).to(evaluation_device())
         rows, rollout_seconds = [], {}
         for split in self.config.splits:
@@ -187,6 +193,7 @@ class Benchmark:
                 base += evaluate_baselines(reader, split, self.window, self.config.variables)
             write_results(baselines, base)
         rows += read_results(baselines)
+        rows += benchmark_ensemble_rows(self, reader)
         write_results(self.out / "results.csv", rows)
         speed = self.out / "speed.json"
         if not speed.is_file() and self.config.data_config is not None:
@@ -199,7 +206,9 @@ class Benchmark:
                 "id_split": self.config.id_split, "ood_splits": ood,
                 "sweep_split": "sweep" if "sweep" in self.config.splits else None,
                 "score_from": self.config.score_from, "horizon": self.config.horizon, "headline_metric": "rel_l2",
-                "missing_runs": missing}
+                "missing_runs": missing,
+                "ensemble_members": {m.name: sum(self.finished(m, s) is not None for s in self.config.seeds)
+                                     for m in self.config.models}}
         report = write_report(self.out, self.data_root, meta)
         self._say(f"benchmark: wrote {report}")
         return report

@@ -18,6 +18,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                "inverse design and inverse problems through a surrogate, every design re-simulated by the solver"),
     "quickstart": ("pdesurrogate.commands.quickstart",
                    "the whole pipeline, small: sweep, dataset, training, OOD benchmark, viscosity inference, report"),
+    "active": ("pdesurrogate.commands.active",
+               "deep ensembles and active learning: choose which viscosities to simulate from ensemble disagreement"),
     "fit": (_LIGHTNING, "train a surrogate (Lightning CLI: --config configs/fit/NAME.yaml)"),
     "validate": (_LIGHTNING, "evaluate a checkpoint on the validation split (Lightning CLI)"),
     "test": (_LIGHTNING, "evaluate a checkpoint on the test splits (Lightning CLI)"),

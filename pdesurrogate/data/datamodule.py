@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -44,6 +46,9 @@ class PDEDataModule(pl.LightningDataModule):
         batch_size: training batch size; ``eval_batch_size`` for evaluation (default: the same).
         num_workers: DataLoader worker processes (each opens its own file handles).
         seed: seed of the epoch-wise shuffling.
+        extra_train_roots: further dataset directories whose ``train_split`` is appended to the
+            training trajectories (active learning adds each round's simulations this way); the
+            normalisation stays ``root``'s, and each must match its grid, frames and variables.
     """
 
     def __init__(
@@ -66,6 +71,7 @@ class PDEDataModule(pl.LightningDataModule):
         eval_batch_size: int | None = None,
         num_workers: int = 0,
         seed: int = 0,
+        extra_train_roots: list[str] = [],
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -95,6 +101,21 @@ class PDEDataModule(pl.LightningDataModule):
         self._check_contents(train)
         self.resolution = train.resolution[0]
         self.stats  # fail now, not after the first epoch, if stats.json lacks a variable
+        self.train = self._with_extra_trajectories(train, list(extra_train_roots))
+
+    def _with_extra_trajectories(self, train: SplitInfo, roots: list[str]) -> SplitInfo:
+        """The train split with the train splits of ``roots`` appended (shards are read by path)."""
+        shards, parameters = list(train.shards), {k: [v] for k, v in train.parameters.items()}
+        for i, root in enumerate(roots):
+            extra = DatasetReader(root).split(self.hparams.train_split, f"extra_train_roots[{i}]")
+            self._check_contents(extra)
+            if extra.frames != train.frames or extra.variables != train.variables or set(extra.parameters) != set(parameters):
+                raise UserError(f"data.extra_train_roots[{i}]: split {extra.name!r} of {root} holds other frames, "
+                                f"variables or parameters than {self.root}: it is not the same kind of dataset")
+            shards += extra.shards
+            for key, values in extra.parameters.items():
+                parameters[key].append(values)
+        return replace(train, shards=tuple(shards), parameters={k: np.concatenate(v) for k, v in parameters.items()})
 
     def _check_contents(self, split: SplitInfo) -> None:
         hp = self.hparams
@@ -168,7 +189,9 @@ class PDEDataModule(pl.LightningDataModule):
         return loaders
 
     def train_dataloader(self) -> DataLoader:
-        dataset = self.windows(self.hparams.train_split, self.hparams.unroll_steps, field="train_split")
+        hp = self.hparams
+        dataset = TrajectoryWindows(self.train, self.variables, self.conditioning, hp.history, hp.future * hp.unroll_steps,
+                                    hp.time_stride, hp.window_stride)
         return self._loader(dataset, self.hparams.batch_size, EpochShuffle(len(dataset), self.hparams.seed))
 
     def val_dataloader(self) -> list[DataLoader]:

@@ -251,6 +251,132 @@ def relative_drift(predicted_quantity: torch.Tensor, true_quantity: torch.Tensor
     return (q_p - q_t) / q_t.abs()
 
 
+# --- ensembles ----------------------------------------------------------------------------------
+# An ensemble is a tensor ``(member, ..., y, x)`` of M rollouts of the same sample; the truth is
+# ``(..., y, x)``. Grid points are scored one by one and the score averaged over the grid of each
+# frame, so every function below returns the leading shape ``(...)``.
+
+
+def _ensemble(members: torch.Tensor, truth: torch.Tensor, minimum: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    if members.ndim < 3 or members.shape[1:] != truth.shape:
+        raise ValueError(f"members must be shaped (member, *truth.shape) with truth (..., y, x), got "
+                         f"{tuple(members.shape)} and {tuple(truth.shape)}")
+    if members.shape[0] < minimum:
+        raise ValueError(f"an ensemble needs at least {minimum} members, got {members.shape[0]}")
+    return members.to(torch.float64), truth.to(torch.float64)
+
+
+def ensemble_spread(members: torch.Tensor) -> torch.Tensor:
+    """``sqrt(mean_xy s²)``, ``s² = Σ_m (x_m − x̄)² / (M − 1)`` the unbiased ensemble variance per point."""
+    x = members.to(torch.float64)
+    return x.var(dim=0, correction=1).mean(dim=GRID).sqrt()
+
+
+def crps_ensemble(members: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """The unbiased ("fair") ensemble CRPS, averaged over the grid:
+
+        CRPS = (1/M) Σ_m |x_m − y| − 1/(2 M (M − 1)) Σ_m Σ_m' |x_m − x_m'|
+
+    Its expectation over the members equals the CRPS of the distribution they are drawn from,
+    whatever M (the plain estimator, with 1/(2M²), favours small ensembles). For members drawn from
+    N(μ, σ²) its expectation is the closed form ``σ [z (2Φ(z) − 1) + 2φ(z) − 1/√π]``, z = (y − μ)/σ.
+    Units of the field; 0 for a perfect, spread-free forecast. The pair sum is
+    ``2 Σ_i (2i − M − 1) x_(i)`` over the sorted members (i = 1 … M), which costs M log M, not M².
+    """
+    x, y = _ensemble(members, truth)
+    m = x.shape[0]
+    skill = (x - y).abs().mean(dim=0)
+    ordered = x.sort(dim=0).values
+    weights = (2 * torch.arange(1, m + 1, dtype=torch.float64, device=x.device) - m - 1).reshape(-1, *[1] * y.ndim)
+    pairs = 2 * (weights * ordered).sum(dim=0)
+    return (skill - pairs / (2 * m * (m - 1))).mean(dim=GRID)
+
+
+def gaussian_nll(members: torch.Tensor, truth: torch.Tensor, floor: float = 1e-12) -> torch.Tensor:
+    """Negative log-likelihood of the truth under N(x̄, s²) per point, averaged over the grid:
+
+        NLL = ½ log(2π s²) + (y − x̄)² / (2 s²),   s² = max(unbiased ensemble variance, ``floor``)
+
+    In nats, for the field's units (it shifts by log c when the field is scaled by c); lower is
+    better; a confident wrong forecast (small s, large error) is punished quadratically.
+    """
+    x, y = _ensemble(members, truth)
+    variance = x.var(dim=0, correction=1).clamp(min=floor)
+    return (0.5 * torch.log(2 * math.pi * variance) + (y - x.mean(dim=0)).square() / (2 * variance)).mean(dim=GRID)
+
+
+def student_t_quantile(probability: float, dof: int) -> float:
+    """The ``probability`` quantile of Student's t with ``dof`` degrees of freedom (bisection on its
+    CDF, ``1 − ½ I_{ν/(ν+t²)}(ν/2, ½)`` for t > 0, in mpmath: torch has no t quantile)."""
+    import mpmath
+
+    if not 0.5 <= probability < 1:
+        raise ValueError(f"probability must be in [0.5, 1), got {probability}")
+
+    def cdf(t: float) -> float:
+        return float(1 - 0.5 * mpmath.betainc(dof / 2, 0.5, 0, dof / (dof + t * t), regularized=True))
+
+    low, high = 0.0, 1.0
+    while cdf(high) < probability:
+        high *= 2
+    for _ in range(80):
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if cdf(middle) < probability else (low, middle)
+    return 0.5 * (low + high)
+
+
+def interval_coverage(members: torch.Tensor, truth: torch.Tensor, level: float) -> torch.Tensor:
+    """Fraction of grid points whose true value lies in the central ``level`` prediction interval
+
+        x̄ ± t_{M−1, (1+level)/2} · s · sqrt(1 + 1/M)
+
+    the interval that holds a new draw with probability ``level`` when the truth and the M members
+    are independent draws of one Gaussian (a perfectly calibrated ensemble): then
+    ``(y − x̄) / (s sqrt(1 + 1/M))`` follows Student's t with M − 1 degrees of freedom, so the
+    expected coverage equals ``level`` exactly, for any M ≥ 2. Below ``level``: overconfident.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    x, y = _ensemble(members, truth)
+    m = x.shape[0]
+    half_width = student_t_quantile((1 + level) / 2, m - 1) * x.std(dim=0, correction=1) * math.sqrt(1 + 1 / m)
+    return ((y - x.mean(dim=0)).abs() <= half_width).to(torch.float64).mean(dim=GRID)
+
+
+def spread_skill_ratio(members: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """``sqrt((M + 1)/M) · spread / rmse(x̄, y)`` with :func:`ensemble_spread`.
+
+    For a perfectly calibrated ensemble the expected squared error of the mean is (1 + 1/M) times
+    the expected ensemble variance, so the ratio is 1 in expectation over many samples (Fortin et
+    al. 2014); below 1: overconfident, above: underconfident. Per sample and frame it is noisy:
+    aggregate as ``sqrt(mean spread²) / sqrt(mean rmse²)``, not as a mean of ratios.
+    """
+    x, y = _ensemble(members, truth)
+    m = x.shape[0]
+    return math.sqrt((m + 1) / m) * ensemble_spread(x) / rmse(x.mean(dim=0), y)
+
+
+def spearman_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spearman's rank correlation of two 1-D samples: Pearson's correlation of their ranks (ties
+    given their mean rank). Applied to each sample's predicted spread and actual error, it says how
+    well the uncertainty ranks the trajectories that went wrong (1: perfectly; 0: not at all)."""
+    a, b = torch.as_tensor(a, dtype=torch.float64).flatten(), torch.as_tensor(b, dtype=torch.float64).flatten()
+    if a.shape != b.shape or a.numel() < 2:
+        raise ValueError(f"need two 1-D samples of the same length >= 2, got {tuple(a.shape)} and {tuple(b.shape)}")
+
+    def ranks(v: torch.Tensor) -> torch.Tensor:
+        order = v.argsort()
+        rank = torch.empty_like(v)
+        rank[order] = torch.arange(1, v.numel() + 1, dtype=torch.float64)
+        for value in v.unique():  # ties share the mean of their ranks
+            tied = v == value
+            rank[tied] = rank[tied].mean()
+        return rank
+
+    ra, rb = ranks(a) - (a.numel() + 1) / 2, ranks(b) - (b.numel() + 1) / 2
+    return float((ra * rb).sum() / (ra.square().sum() * rb.square().sum()).sqrt())
+
+
 # Per-frame metrics by the names they carry in result tables. nrmse is absent: it needs a scale.
 FRAME_METRICS = {
     "rel_l2": relative_l2,
@@ -264,7 +390,11 @@ __all__ = [
     "DEFAULT_BANDS",
     "FRAME_METRICS",
     "correlation_time",
+    "crps_ensemble",
+    "ensemble_spread",
     "enstrophy",
+    "gaussian_nll",
+    "interval_coverage",
     "isotropic_spectrum",
     "max_error",
     "mean_error",
@@ -276,7 +406,10 @@ __all__ = [
     "relative_l2",
     "rmse",
     "shallow_water_energy",
+    "spearman_correlation",
     "spectral_band_errors",
     "spectrum_log_ratio",
+    "spread_skill_ratio",
+    "student_t_quantile",
     "vrmse",
 ]

@@ -89,9 +89,19 @@ def infer_viscosity(bench: Benchmark, out: Path, fast: bool, progress: bool) -> 
 
 def quickstart(out: str | Path, fast: bool = False, progress: bool = True) -> Path:
     # One line per stage: Lightning's own info lines (seeds, accelerators, parameter counts) would
-    # bury them; warnings still show.
-    for name in ("lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    # bury them; warnings still show. Restored afterwards: the levels belong to the whole process.
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        return _quickstart(out, fast, progress)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _quickstart(out: str | Path, fast: bool, progress: bool) -> Path:
     out = writable_directory(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     stages = Stages(out, 6)

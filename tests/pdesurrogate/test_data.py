@@ -32,6 +32,21 @@ def test_training_windows_are_the_stored_frames(ns_dataset):
     np.testing.assert_array_equal(item["target"].numpy(), expected[2:])
 
 
+def test_extra_train_roots_append_their_trajectories(ns_dataset, multi_dataset):
+    dm = PDEDataModule(str(ns_dataset), ["vorticity"], history=2, conditioning=["viscosity"],
+                       extra_train_roots=[str(ns_dataset)])
+    loader = dm.train_dataloader()
+    per_sample = 10 - 3 + 1
+    assert len(loader.dataset) == 2 * 8 * per_sample
+    # the appended copy's sample 8 + i is the root's sample i, with its own viscosity
+    first, copy = loader.dataset[3 * per_sample + 1], loader.dataset[(8 + 3) * per_sample + 1]
+    np.testing.assert_array_equal(first["history"].numpy(), copy["history"].numpy())
+    assert dm.train.parameters["viscosity"][11] == dm.train.parameters["viscosity"][3]
+    # another kind of dataset (other variables and frames) is refused by name
+    with pytest.raises(UserError, match=r"data.(extra_train_roots\[0\]|variables)"):
+        PDEDataModule(str(ns_dataset), ["vorticity"], history=2, extra_train_roots=[str(multi_dataset)])
+
+
 def test_strides_and_variable_order(multi_dataset):
     dm = PDEDataModule(str(multi_dataset), ["u", "height"], history=2, future=1, time_stride=2, window_stride=3,
                        rollout_steps=2, conditioning=["viscosity", "coriolis"])

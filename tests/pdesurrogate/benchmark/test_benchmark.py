@@ -81,8 +81,10 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["model", "seed", "split", "sample", "viscosity", "step", "time", "variable", "metric",
                              "value"]
-    assert {r["model"] for r in rows} == {"ns_fno_small", "ns_unet_cond_small", "persistence", "training_mean"}
+    assert {r["model"] for r in rows} == {"ns_fno_small", "ns_unet_cond_small", "persistence", "training_mean",
+                                          "ns_fno_small/ensemble", "ns_unet_cond_small/ensemble"}
     assert {r["seed"] for r in rows if r["model"] == "ns_fno_small"} == {"0", "1", "2"}
+    assert {r["seed"] for r in rows if r["model"].endswith("/ensemble")} == {"ensemble"}
     assert {r["split"] for r in rows} == {"test_id", "test_ood"}
     assert {int(r["step"]) for r in rows} == {1, 2, 3, 4}
     # score_from defaults to the largest history (2): the first scored frame is t = 0.5, never context.
@@ -91,9 +93,18 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
     keys = [(r["model"], r["seed"], r["split"], r["sample"], r["step"], r["variable"], r["metric"]) for r in rows]
     assert len(keys) == len(set(keys))
 
-    for name in ("summary.csv", "report.md", "speed.json", "benchmark.yaml"):
+    for name in ("summary.csv", "report.md", "speed.json", "benchmark.yaml", "ensemble_summary.csv",
+                 "ensemble_by_viscosity.csv"):
         assert (out / name).is_file(), name
     report = (out / "report.md").read_text()
+    assert "## Ensembles" in report and "figures/ensemble_reliability.png" in report
+    # The ensemble's rel_l2 is that of the mean of its 3 members' predictions, recomputed here.
+    with (out / "ensemble_summary.csv").open() as handle:
+        ensembles = {(r["model"], r["split"]): r for r in csv.DictReader(handle)}
+    assert set(ensembles) == {(m, s) for m in ("ns_fno_small/ensemble", "ns_unet_cond_small/ensemble")
+                              for s in ("test_id", "test_ood")}
+    assert all(r["members"] == "3" and 0 <= float(r["coverage_50"]) <= float(r["coverage_90"]) <= 1
+               for r in ensembles.values())
     for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
         assert (out / figure).is_file(), figure
     assert {"error_vs_viscosity.png", "snapshots_lowest_viscosity.png", "correlation_time_vs_viscosity.png",
