@@ -38,7 +38,7 @@ from data_gen.dataset import load_config, parse_config
 from data_gen.errors import ParameterError
 from data_gen.paths import read_yaml, readable_file
 
-from ..benchmark.config import ModelSpec, _model_spec, _positive_int, _resolve
+from ..benchmark.config import ModelSpec, _model_spec, _positive_int, _resolve, parse_budget
 from ..errors import UserError
 
 KEYS = ("data", "model", "ensemble", "seeds", "initial", "rounds", "budget_per_round", "candidates", "diversity",
@@ -208,13 +208,7 @@ def parse_active(path: str | Path) -> ActiveConfig:
         raise UserError(f"data: the train split of {data_config} must draw viscosity from a range (the initial "
                         "set is drawn from it)")
 
-    training = raw.get("training", {"epochs": 20})
-    if not isinstance(training, dict) or "epochs" not in training or set(training) - {"epochs", "minutes"}:
-        raise UserError(f"training: must be {{epochs: N}} or {{epochs: N, minutes: M}} (got {training!r})")
-    epochs = _positive_int(training["epochs"], "training.epochs")
-    minutes = training.get("minutes")
-    if minutes is not None:
-        minutes = _number(minutes, "training.minutes", 0.0, inclusive=False)
+    epochs, minutes = parse_budget(raw.get("training", {"epochs": 20}), "training")
     score_from = raw.get("score_from")
     score_from = model.history if score_from is None else score_from
     if not (isinstance(score_from, int) and not isinstance(score_from, bool) and score_from >= model.history):

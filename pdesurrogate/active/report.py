@@ -3,12 +3,10 @@ active learning matches random sampling, the figures and ``report.md``."""
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..evaluation.evaluate import write_results

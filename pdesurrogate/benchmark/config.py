@@ -91,6 +91,18 @@ def _positive_int(value, key: str) -> int:
     return value
 
 
+def parse_budget(budget, key: str) -> tuple[int, float | None]:
+    """A training budget ``{epochs: N}`` or ``{epochs: N, minutes: M}`` (minutes cap the wall time)."""
+    if not isinstance(budget, dict) or "epochs" not in budget or set(budget) - {"epochs", "minutes"}:
+        raise UserError(f"{key}: must be {{epochs: N}} or {{epochs: N, minutes: M}} (got {budget!r})")
+    epochs = _positive_int(budget["epochs"], f"{key}.epochs")
+    minutes = budget.get("minutes")
+    if minutes is not None and not (isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
+                                    and minutes > 0):
+        raise UserError(f"{key}.minutes: must be a number > 0 (got {minutes!r})")
+    return epochs, None if minutes is None else float(minutes)
+
+
 def _model_spec(path: Path, key: str) -> ModelSpec:
     raw = check_config_file(path, key) or {}
     data = raw.get("data") if isinstance(raw, dict) else None
@@ -136,13 +148,7 @@ def parse_benchmark(path: str | Path) -> BenchmarkConfig:
         raise UserError(f"seeds: must be a count >= {MINIMUM_SEEDS} or a list of >= {MINIMUM_SEEDS} distinct "
                         f"integers >= 0: confidence intervals need several seeds (got {raw.get('seeds')!r})")
 
-    budget = raw.get("budget")
-    if not isinstance(budget, dict) or "epochs" not in budget or set(budget) - {"epochs", "minutes"}:
-        raise UserError(f"budget: must be {{epochs: N}} or {{epochs: N, minutes: M}} (got {budget!r})")
-    epochs = _positive_int(budget["epochs"], "budget.epochs")
-    minutes = budget.get("minutes")
-    if minutes is not None and not (isinstance(minutes, (int, float)) and minutes > 0):
-        raise UserError(f"budget.minutes: must be a number > 0 (got {minutes!r})")
+    epochs, minutes = parse_budget(raw.get("budget"), "budget")
 
     largest_history = max(s.history for s in specs)
     score_from = raw.get("score_from")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from data_gen.paths import read_yaml
 
-from ..benchmark.config import _positive_int, _resolve
+from ..benchmark.config import _positive_int, _resolve, parse_budget
 from ..commands.lightning import check_config_file
 from ..errors import UserError
 from .optimise import METHODS
@@ -164,13 +164,7 @@ def parse_design(path: str | Path) -> DesignConfig:
     if fit is not None:
         check_config_file(fit, "fit")
     checkpoint = _resolve(raw["checkpoint"], "checkpoint", source) if "checkpoint" in raw else None
-    budget = raw.get("budget") or {"epochs": 30}
-    if not isinstance(budget, dict) or "epochs" not in budget or set(budget) - {"epochs", "minutes"}:
-        raise UserError(f"budget: must be {{epochs: N}} or {{epochs: N, minutes: M}} (got {budget!r})")
-    epochs = _positive_int(budget["epochs"], "budget.epochs")
-    minutes = budget.get("minutes")
-    if minutes is not None:
-        minutes = _number(minutes, "budget.minutes", 0.0, exclusive=True)
+    epochs, minutes = parse_budget(raw.get("budget") or {"epochs": 30}, "budget")
     seed = raw.get("seed", 0)
     if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
         raise UserError(f"seed: must be an integer >= 0 (got {seed!r})")
