@@ -32,7 +32,7 @@ from ..data import DatasetReader
 from ..design.config import parse_design
 from ..design.runner import DesignRun
 from .report import write_report
-from .results import best_model
+from .results import best_model, conditioned_on_viscosity
 from .stages import Stages
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "quickstart"
@@ -66,7 +66,7 @@ def unseen_viscosity(reader: DatasetReader) -> tuple[float, float, float]:
 
 
 def infer_viscosity(bench: Benchmark, out: Path, fast: bool, progress: bool) -> dict:
-    model = best_model(bench.out / "results.csv")
+    model = best_model(bench.out / "results.csv", conditioned_on_viscosity(bench))
     checkpoint = bench.out / bench.finished(next(m for m in bench.config.models if m.name == model), 0)["checkpoint"]
     nu, low, high = unseen_viscosity(DatasetReader(bench.data_root))
     surrogate, solver, refine = DESIGN_ITERATIONS[fast]

@@ -22,8 +22,13 @@ def horizon_mean(results: Results, model: str, split: str, variable: str = "vort
     return results.interval(model, split, variable, "rel_l2")
 
 
-def best_model(results_csv: Path) -> str:
-    """The trained model with the lowest in-distribution error (mean over seeds)."""
+def best_model(results_csv: Path, among: list[str] | None = None) -> str:
+    """The trained model (of ``among``, if given) with the lowest in-distribution error (mean over seeds)."""
     results = group_results(results_csv)
-    means = {m: horizon_mean(results, m, ID_SPLIT) for m in results.trained}
+    means = {m: horizon_mean(results, m, ID_SPLIT) for m in results.trained if among is None or m in among}
     return min((m for m in means if means[m] is not None), key=lambda m: means[m].mean)
+
+
+def conditioned_on_viscosity(bench) -> list[str]:
+    """The benchmark's models that can be asked for a viscosity: those conditioned on it."""
+    return [m.name for m in bench.config.models if "viscosity" in m.conditioning]

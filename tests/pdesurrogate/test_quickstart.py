@@ -61,6 +61,13 @@ def test_the_reading_is_computed_from_the_results(quickstart):
     design = json.loads((quickstart / "design" / "design.json").read_text())
     solver = design["routes"]["solver-lbfgs"]
     assert f"recovered ν = {solver['design']['viscosity']:.4g}" in report
+    # The design ran through the viscosity-conditioned model with the lowest in-distribution error
+    # (the unconditioned FNO may be better in distribution, but cannot be asked for a viscosity).
+    conditioned = ["ns_fno_cond_small", "ns_unet_cond_small"]
+    errors = {m: np.mean(list(per_seed_horizon_mean(results, m, "test_id").values())) for m in conditioned}
+    chosen = min(errors, key=errors.get)
+    assert f"runs/{chosen}/seed-0/" in design["checkpoint"]
+    assert "viscosity" in design["surrogate"]["conditioning"]
 
 
 def test_a_second_run_reuses_every_stage_and_a_killed_one_redoes_only_what_was_left(quickstart, capsys):
