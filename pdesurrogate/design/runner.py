@@ -228,15 +228,7 @@ def run_route(problem: Problem, route: Route, forwards: dict, progress: bool = T
     if problem.observed is not None and predicted["solver"] is not None:
         scores["resimulated_vs_observed_rel_l2"] = float(
             metrics.relative_l2(problem.observe(predicted["solver"]), problem.observed).mean())
-    error = None
-    if problem.truth is not None:
-        truth = problem.truth.to(value)
-        if truth.ndim == 2:  # numbers: the largest relative error among them
-            error = float(((value - truth).abs() / truth.abs().clamp_min(1e-12)).max())
-            if truth.shape[1] > 1:  # coefficients, some possibly zero: relative to the vector's norm
-                error = float((value - truth).norm() / truth.norm())
-        else:
-            error = float(metrics.relative_l2(value, truth).mean())
+    error = None if problem.truth is None else design_error(value, problem.truth.to(value))
     distribution = problem.distribution(value) if problem.distribution else {"in_distribution": None}
     summary = {
         "through": route.through, "method": route.method,
@@ -252,6 +244,16 @@ def run_route(problem: Problem, route: Route, forwards: dict, progress: bool = T
     return {"summary": summary, "objective": summary["objective"], "seconds": seconds, "stopped": stopped,
             "design_error": error, "in_distribution": distribution["in_distribution"], "value": value.detach(),
             "predicted": predicted, "trace": trace, "resimulated": resimulated}
+
+
+def design_error(value: torch.Tensor, truth: torch.Tensor) -> float:
+    """``|x − x*| / |x*|`` for one number; ``‖x − x*‖ / ‖x*‖`` for coefficients (some may be zero)
+    and, per frame, for a field."""
+    if truth.ndim == 2 and truth.shape[1] == 1:
+        return float(((value - truth).abs() / truth.abs()).max())
+    if truth.ndim == 2:
+        return float((value - truth).norm() / truth.norm())
+    return float(metrics.relative_l2(value, truth).mean())
 
 
 def _resimulated_trace(problem: Problem, snapshots: list[torch.Tensor], trace: list[dict], solver) -> list[dict]:
