@@ -1,8 +1,10 @@
-"""Choose the amplitude of the FNO forcing that brings the enstrophy at t = 8 to 1.5× its initial value.
+"""Choose the amplitude of the FNO forcing that brings the enstrophy at t = 8 to 1.5× its initial
+value.
 
-Runs configs/design/ns_forcing_amplitude.yaml through `pdesurrogate.design`: generates the dataset and trains the
-surrogate into runs/cache on first use (reused after), optimises along every route, re-simulates each
-answer with the solver and prints the routes side by side. Takes about 5 minutes the first time (data 20 s, training up to 2 min), 1-2 minutes after on a 2-core CPU.
+Runs configs/design/ns_forcing_amplitude.yaml through `pdesurrogate.design`: generates the dataset
+and trains the surrogate into runs/cache on first use (reused after), optimises along every route,
+re-simulates each answer with the solver and prints the routes side by side. Takes about 2 minutes
+the first time on a shared 2-core CPU (dataset and training included).
 
     python examples/forcing_amplitude_design.py [--out DIR]
 """

@@ -1,8 +1,9 @@
 """Choose four forcing coefficients that steer the flow to a target vorticity field at t = 8.
 
-Runs configs/design/ns_forcing_pattern.yaml through `pdesurrogate.design`: generates the dataset and trains the
-surrogate into runs/cache on first use (reused after), optimises along every route, re-simulates each
-answer with the solver and prints the routes side by side. Takes about 2 minutes once ns_forcing_amplitude.yaml has trained the surrogate on a 2-core CPU.
+Runs configs/design/ns_forcing_pattern.yaml through `pdesurrogate.design`: generates the dataset and
+trains the surrogate into runs/cache on first use (reused after), optimises along every route,
+re-simulates each answer with the solver and prints the routes side by side. Takes about 40 seconds
+on a 2-core CPU once ns_forcing_amplitude.yaml has trained the surrogate.
 
     python examples/forcing_pattern_design.py [--out DIR]
 """

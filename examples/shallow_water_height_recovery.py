@@ -1,8 +1,9 @@
 """Recover the shallow-water height at t = 0 from the velocities of the next four frames.
 
-Runs configs/design/swe_initial_height.yaml through `pdesurrogate.design`: generates the dataset and trains the
-surrogate into runs/cache on first use (reused after), optimises along every route, re-simulates each
-answer with the solver and prints the routes side by side. Takes about 5 minutes the first time (data 30 s, training up to 2 min), 2 minutes after on a 2-core CPU.
+Runs configs/design/swe_initial_height.yaml through `pdesurrogate.design`: generates the dataset and
+trains the surrogate into runs/cache on first use (reused after), optimises along every route,
+re-simulates each answer with the solver and prints the routes side by side. Takes about 3 minutes
+the first time on a shared 2-core CPU (dataset and training included).
 
     python examples/shallow_water_height_recovery.py [--out DIR]
 """

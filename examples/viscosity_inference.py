@@ -1,8 +1,11 @@
-"""Recover the viscosity of a Navier–Stokes trajectory that no training sample had (inside the training range), from 8 observed frames.
+"""Recover the viscosity of a Navier–Stokes trajectory that no training sample had (inside the training
+range), from 8 observed frames.
 
-Runs configs/design/ns_viscosity.yaml through `pdesurrogate.design`: generates the dataset and trains the
-surrogate into runs/cache on first use (reused after), optimises along every route, re-simulates each
-answer with the solver and prints the routes side by side. Takes about 4 minutes the first time (data 20 s, training up to 2 min), about 1 minute after on a 2-core CPU.
+Runs configs/design/ns_viscosity.yaml through `pdesurrogate.design`: generates the dataset and
+trains the surrogate into runs/cache on first use (reused after), optimises along every route,
+re-simulates each answer with the solver and prints the routes side by side. Takes about 22 minutes
+the first time on a 2-core CPU shared with two other heavy jobs (18 of them training the surrogate,
+30 epochs), about 2.5 minutes of routes after.
 
     python examples/viscosity_inference.py [--out DIR]
 """

@@ -40,9 +40,8 @@ def benchmark_reading(bench: Benchmark) -> list[str]:
             if ratio is not None and math.isfinite(ratio.mean):
                 parts.append(f"{ratio.mean:.1f}× {where}")
         inside = horizon_mean(results, model, ID_SPLIT)
-        lines.append(f"- The {name}'s error (relative L2, {_interval(inside)} in distribution) grows "
-                     + (" and ".join(parts) if parts else "by an unknown factor")
-                     + " from in- to out-of-distribution.")
+        lines.append(f"- The {name}'s error (relative L2, {_interval(inside)} in distribution) grows out of "
+                     "distribution: " + ("; ".join(parts) if parts else "by a factor not measured") + ".")
     for split, where in OOD_SPLITS.items():
         means = {m: horizon_mean(results, m, split) for m in results.trained}
         means = {m: v for m, v in means.items() if v is not None and math.isfinite(v.mean)}
@@ -68,12 +67,12 @@ def benchmark_reading(bench: Benchmark) -> list[str]:
 
 def design_reading(summary: dict) -> list[str]:
     truth = summary["instance"]["viscosity"]
-    lines = [f"- The unseen trajectory was simulated at ν = {truth:.3g} (inside the training range "
+    lines = [f"  - The unseen trajectory was simulated at ν = {truth:.3g} (inside the training range "
              f"{summary['instance']['training_viscosity'][0]:.3g}–{summary['instance']['training_viscosity'][1]:.3g}, "
              "but no training sample's)."]
     for name, route in summary["routes"].items():
         error = route["design_error"]
-        lines.append(f"- `{name}` recovered ν = {route['design']['viscosity']:.4g} "
+        lines.append(f"  - `{name}` recovered ν = {route['design']['viscosity']:.4g} "
                      f"({100 * error:.2g} % off) in {route['seconds']:.1f} s with {route['surrogate_calls']} surrogate "
                      f"and {route['solver_calls']} solver calls; the surrogate promised an objective of "
                      f"{route['objective']['surrogate']:.3g}, the solver delivers {route['objective']['solver']:.3g}"
