@@ -72,7 +72,6 @@ class Setting:
     target: dict
     design: dict
     objective: dict
-    field: str = "target"
 
     @property
     def history(self) -> int:
@@ -238,9 +237,11 @@ def viscosity(s: Setting) -> Problem:
     )
 
 
-def _initial_field(s: Setting, task: str, variable_name: str, initial: torch.Tensor, observation_scale: float):
+def _initial_field(s: Setting, variable_name: str, initial: torch.Tensor, scale: float) -> tuple[Field, dict]:
+    """The field variable for a state at t = 0, with its prior scaled by the training fields, and the
+    training fields' statistics its distribution check compares with."""
     ranges, reference_energy = s.initial_frame_statistics(variable_name)
-    field = Field(variable_name, initial, scale=observation_scale, prior_weight=float(s.design["prior_weight"]),
+    field = Field(variable_name, initial, scale=scale, prior_weight=float(s.design["prior_weight"]),
                   reference_gradient=reference_energy)
     return field, ranges
 
@@ -265,7 +266,7 @@ def initial_state(s: Setting) -> Problem:
     channel = s.variables.index("vorticity")
     guess = spectral_pad(observed[:, 0, channel:channel + 1], n)  # the observed field, interpolated
     scale = float(guess.square().mean().sqrt())
-    variable, ranges = _initial_field(s, "initial_state", "vorticity", guess, scale)
+    variable, ranges = _initial_field(s, "vorticity", guess, scale)
 
     def coarse(predicted):
         return spectral_truncate(predicted[:, -1:, channel:channel + 1], n // coarsen)
@@ -300,7 +301,7 @@ def initial_height(s: Setting) -> Problem:
     n = s.simulation.saved_resolution
     flat = torch.zeros(1, 1, n, n, dtype=s.dtype)  # the no-information guess: a flat surface
     std = s.reader.stats()["height"][1]
-    variable, ranges = _initial_field(s, "initial_height", "height", flat, std)
+    variable, ranges = _initial_field(s, "height", flat, std)
     start = observed[:, 0]
 
     def context(v):
