@@ -26,7 +26,6 @@ fit_overrides: []
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,8 @@ from data_gen.dataset import load_config, parse_config
 from data_gen.errors import ParameterError
 from data_gen.paths import read_yaml, readable_file
 
-from ..benchmark.config import ModelSpec, _model_spec, _positive_int, _resolve, parse_budget
+from ..benchmark.config import ModelSpec, _model_spec
+from ..config_checks import parse_budget, positive_int, refuse_unknown_keys, resolve_path
 from ..errors import UserError
 
 KEYS = ("data", "model", "ensemble", "seeds", "initial", "rounds", "budget_per_round", "candidates", "diversity",
@@ -103,14 +103,6 @@ class ActiveConfig:
         return f"# {note}\n" + yaml.safe_dump(raw, sort_keys=False)
 
 
-def _unknown(raw: dict, accepted: tuple[str, ...], where: str = "") -> None:
-    for key in raw:
-        if key not in accepted:
-            near = difflib.get_close_matches(str(key), accepted, n=1)
-            raise UserError(f"{where}{key}: unknown key{f' (did you mean {near[0]!r}?)' if near else ''}; "
-                            f"accepted: {', '.join(accepted)}")
-
-
 def _number(value, key: str, minimum: float, inclusive: bool = True) -> float:
     if isinstance(value, str):
         try:
@@ -136,18 +128,18 @@ def parse_active(path: str | Path) -> ActiveConfig:
     text, raw = read_yaml(source, "CONFIG", "configs/active/ns_ood_small.yaml")
     if not isinstance(raw, dict):
         raise UserError(f"CONFIG: {source} must be a mapping of {', '.join(KEYS)}")
-    _unknown(raw, KEYS)
+    refuse_unknown_keys(raw, KEYS)
     for key in ("data", "model", "target", "candidates", "horizon"):
         if raw.get(key) is None:
             raise UserError(f"{key}: is required")
 
-    data_config = readable_file(_resolve(raw["data"], "data", source), "data", "configs/data/ns_ood_small.yaml")
+    data_config = readable_file(resolve_path(raw["data"], "data", source), "data", "configs/data/ns_ood_small.yaml")
     try:
         dataset = load_config(data_config)
     except ParameterError as error:
         raise UserError(f"data: {data_config}: {error}") from None
     data_raw = yaml.safe_load(dataset.text)
-    model = _model_spec(_resolve(raw["model"], "model", source), "model")
+    model = _model_spec(resolve_path(raw["model"], "model", source), "model")
     missing = [v for v in model.variables if v not in dataset.variables]
     if missing:
         raise UserError(f"model: variables {missing} are not saved by {data_config} (saved: {', '.join(dataset.variables)})")
@@ -162,8 +154,8 @@ def parse_active(path: str | Path) -> ActiveConfig:
             or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
         raise UserError(f"seeds: must be a count >= 1 or a list of distinct integers >= 0 (got {raw.get('seeds')!r}); "
                         "use 3 or more for a band over seeds")
-    initial = _positive_int(raw.get("initial", 8), "initial")
-    rounds = _positive_int(raw.get("rounds", 3), "rounds")
+    initial = positive_int(raw.get("initial", 8), "initial")
+    rounds = positive_int(raw.get("rounds", 3), "rounds")
     budget = raw.get("budget_per_round")
     if budget is None:
         raise UserError("budget_per_round: is required (simulation cost per round, in trajectories of the pool's "
@@ -176,7 +168,7 @@ def parse_active(path: str | Path) -> ActiveConfig:
     candidates = raw["candidates"]
     if not isinstance(candidates, dict):
         raise UserError(f"candidates: must be a mapping of {', '.join(CANDIDATE_KEYS)} (got {candidates!r})")
-    _unknown(candidates, CANDIDATE_KEYS, "candidates.")
+    refuse_unknown_keys(candidates, CANDIDATE_KEYS, "candidates.")
     law = candidates.get("viscosity")
     if not (isinstance(law, dict) and set(law) == {"log_uniform"} and isinstance(law["log_uniform"], list)
             and len(law["log_uniform"]) == 2):
@@ -191,7 +183,7 @@ def parse_active(path: str | Path) -> ActiveConfig:
     if pool <= budget:
         raise UserError(f"candidates.pool: {pool} candidates cannot be spread over a round of budget_per_round "
                         f"{budget:g} trajectories (a round picks each candidate at most once): use pool > {budget:g}")
-    probes = _positive_int(candidates.get("probes", 1), "candidates.probes")
+    probes = positive_int(candidates.get("probes", 1), "candidates.probes")
     diversity = _number(raw.get("diversity", 0.1), "diversity", 0.0, inclusive=False)
 
     splits = {s.name: s for s in dataset.splits}
@@ -214,7 +206,7 @@ def parse_active(path: str | Path) -> ActiveConfig:
     if not (isinstance(score_from, int) and not isinstance(score_from, bool) and score_from >= model.history):
         raise UserError(f"score_from: must be an integer frame index >= the model's history {model.history} "
                         f"(got {score_from!r})")
-    horizon = _positive_int(raw["horizon"], "horizon")
+    horizon = positive_int(raw["horizon"], "horizon")
     frames = dataset.time.num_intervals + 1
     if score_from + horizon > frames:
         raise UserError(f"horizon: score_from {score_from} + horizon {horizon} needs {score_from + horizon} frames; "

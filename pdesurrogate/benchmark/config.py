@@ -20,7 +20,6 @@ fit_overrides: []                      # extra Lightning CLI arguments for every
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from data_gen.dataset import load_config
 from data_gen.paths import read_yaml, readable_file
 
 from ..commands.lightning import check_config_file
+from ..config_checks import parse_budget, positive_int, refuse_unknown_keys, resolve_path
 from ..errors import UserError
 
 KEYS = ("data", "data_root", "models", "seeds", "budget", "score_from", "horizon", "splits", "val_split",
@@ -72,44 +72,13 @@ class BenchmarkConfig:
         return [(model, seed) for model in self.models for seed in self.seeds]
 
 
-def _resolve(value, key: str, source: Path) -> Path:
-    """A path from the config: as given (relative to the working directory), else relative to the
-    repository the config lives in (``configs/bench/X.yaml`` → its grandparent)."""
-    if not isinstance(value, str) or not value:
-        raise UserError(f"{key}: must be a path (got {value!r})")
-    path = Path(value)
-    if not path.is_absolute() and not path.exists():
-        beside = source.resolve().parent.parent.parent / path
-        if beside.exists():
-            return beside
-    return path
-
-
-def _positive_int(value, key: str) -> int:
-    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-        raise UserError(f"{key}: must be an integer >= 1 (got {value!r})")
-    return value
-
-
-def parse_budget(budget, key: str) -> tuple[int, float | None]:
-    """A training budget ``{epochs: N}`` or ``{epochs: N, minutes: M}`` (minutes cap the wall time)."""
-    if not isinstance(budget, dict) or "epochs" not in budget or set(budget) - {"epochs", "minutes"}:
-        raise UserError(f"{key}: must be {{epochs: N}} or {{epochs: N, minutes: M}} (got {budget!r})")
-    epochs = _positive_int(budget["epochs"], f"{key}.epochs")
-    minutes = budget.get("minutes")
-    if minutes is not None and not (isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
-                                    and minutes > 0):
-        raise UserError(f"{key}.minutes: must be a number > 0 (got {minutes!r})")
-    return epochs, None if minutes is None else float(minutes)
-
-
 def _model_spec(path: Path, key: str) -> ModelSpec:
     raw = check_config_file(path, key) or {}
     data = raw.get("data") if isinstance(raw, dict) else None
     if not isinstance(data, dict) or not data.get("variables"):
         raise UserError(f"{key}: {path} has no data.variables; is it a `pdesurrogate fit` config?")
     history = data.get("history", 1)
-    _positive_int(history, f"{key}: {path}: data.history")
+    positive_int(history, f"{key}: {path}: data.history")
     return ModelSpec(path.stem, path, tuple(data["variables"]), history, tuple(data.get("conditioning") or ()))
 
 
@@ -119,20 +88,16 @@ def parse_benchmark(path: str | Path) -> BenchmarkConfig:
     text, raw = read_yaml(source, "CONFIG", "configs/bench/ns_ood_small.yaml")
     if not isinstance(raw, dict):
         raise UserError(f"CONFIG: {source} must be a mapping of {', '.join(KEYS)}")
-    for key in raw:
-        if key not in KEYS:
-            near = difflib.get_close_matches(str(key), KEYS, n=1)
-            raise UserError(f"{key}: unknown key{f' (did you mean {near[0]!r}?)' if near else ''}; "
-                            f"accepted: {', '.join(KEYS)}")
+    refuse_unknown_keys(raw, KEYS)
     if ("data" in raw) == ("data_root" in raw):
         raise UserError("data: give exactly one of data (a data config to generate) and data_root (a dataset)")
-    data_config = _resolve(raw["data"], "data", source) if "data" in raw else None
-    data_root = _resolve(raw["data_root"], "data_root", source) if "data_root" in raw else None
+    data_config = resolve_path(raw["data"], "data", source) if "data" in raw else None
+    data_root = resolve_path(raw["data_root"], "data_root", source) if "data_root" in raw else None
 
     models = raw.get("models")
     if not isinstance(models, list) or not models:
         raise UserError("models: must be a non-empty list of model configs (configs/fit/*.yaml)")
-    specs = tuple(_model_spec(_resolve(m, f"models[{i}]", source), f"models[{i}]") for i, m in enumerate(models))
+    specs = tuple(_model_spec(resolve_path(m, f"models[{i}]", source), f"models[{i}]") for i, m in enumerate(models))
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise UserError(f"models: two model configs share a file name ({', '.join(names)}); tables name models by it")
@@ -159,7 +124,7 @@ def parse_benchmark(path: str | Path) -> BenchmarkConfig:
         if score_from < spec.history:
             raise UserError(f"score_from: {score_from} is below the history {spec.history} of {spec.name}; it needs "
                             f"that many true frames before the first scored one (use score_from >= {largest_history})")
-    horizon = _positive_int(raw.get("horizon"), "horizon")
+    horizon = positive_int(raw.get("horizon"), "horizon")
 
     splits = raw.get("splits")
     if not isinstance(splits, list) or not splits or not all(isinstance(s, str) for s in splits):

@@ -20,13 +20,12 @@ Every mistake is one :class:`UserError` naming its key, before any simulation or
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from data_gen.paths import read_yaml
 
-from ..benchmark.config import _positive_int, _resolve, parse_budget
+from ..config_checks import parse_budget, positive_int, refuse_unknown_keys, resolve_path
 from ..commands.lightning import check_config_file
 from ..errors import UserError
 from .optimise import METHODS
@@ -100,19 +99,11 @@ class DesignConfig:
     text: str = field(repr=False, default="")
 
 
-def _unknown(raw: dict, accepted, where: str) -> None:
-    for key in raw:
-        if key not in accepted:
-            near = difflib.get_close_matches(str(key), list(accepted), n=1)
-            raise UserError(f"{where}{key}: unknown key{f' (did you mean {near[0]!r}?)' if near else ''}; "
-                            f"accepted: {', '.join(accepted) or 'none'}")
-
-
 def _section(raw: dict, name: str, defaults: dict) -> dict:
     value = raw.get(name) or {}
     if not isinstance(value, dict):
         raise UserError(f"{name}: must be a mapping of {', '.join(defaults)}")
-    _unknown(value, defaults, f"{name}.")
+    refuse_unknown_keys(value, defaults, f"{name}.")
     return {**defaults, **value}
 
 
@@ -127,14 +118,14 @@ def _number(value, key: str, minimum: float | None = None, exclusive: bool = Fal
 def _route(raw, key: str, refine: bool = False) -> Route:
     if not isinstance(raw, dict):
         raise UserError(f"{key}: must be a mapping like {{through: surrogate, method: lbfgs, iterations: 20}}")
-    _unknown(raw, REFINE_KEYS if refine else ROUTE_KEYS, f"{key}.")
+    refuse_unknown_keys(raw, REFINE_KEYS if refine else ROUTE_KEYS, f"{key}.")
     through = "solver" if refine else raw.get("through", "surrogate")
     if through not in ("surrogate", "solver"):
         raise UserError(f"{key}.through: must be surrogate or solver (got {through!r})")
     method = raw.get("method")
     if method not in METHODS:
         raise UserError(f"{key}.method: must be one of {', '.join(METHODS)} (got {method!r})")
-    iterations = _positive_int(raw.get("iterations"), f"{key}.iterations")
+    iterations = positive_int(raw.get("iterations"), f"{key}.iterations")
     learning_rate = _number(raw.get("learning_rate", 0.05), f"{key}.learning_rate", 0.0, exclusive=True)
     population = raw.get("population", 32)
     if not (isinstance(population, int) and not isinstance(population, bool) and population >= 4):
@@ -150,7 +141,7 @@ def parse_design(path: str | Path) -> DesignConfig:
     text, raw = read_yaml(source, "CONFIG", "configs/design/ns_viscosity.yaml")
     if not isinstance(raw, dict):
         raise UserError(f"CONFIG: {source} must be a mapping of {', '.join(KEYS)}")
-    _unknown(raw, KEYS, "")
+    refuse_unknown_keys(raw, KEYS, "")
     task = raw.get("task")
     if task not in TASKS:
         raise UserError(f"task: must be one of {', '.join(TASKS)} (got {task!r})")
@@ -158,12 +149,12 @@ def parse_design(path: str | Path) -> DesignConfig:
         raise UserError("data: give exactly one of data (a data config to generate) and data_root (a dataset)")
     if ("fit" in raw) == ("checkpoint" in raw):
         raise UserError("fit: give exactly one of fit (a training config, trained when absent) and checkpoint")
-    data_config = _resolve(raw["data"], "data", source) if "data" in raw else None
-    data_root = _resolve(raw["data_root"], "data_root", source) if "data_root" in raw else None
-    fit = _resolve(raw["fit"], "fit", source) if "fit" in raw else None
+    data_config = resolve_path(raw["data"], "data", source) if "data" in raw else None
+    data_root = resolve_path(raw["data_root"], "data_root", source) if "data_root" in raw else None
+    fit = resolve_path(raw["fit"], "fit", source) if "fit" in raw else None
     if fit is not None:
         check_config_file(fit, "fit")
-    checkpoint = _resolve(raw["checkpoint"], "checkpoint", source) if "checkpoint" in raw else None
+    checkpoint = resolve_path(raw["checkpoint"], "checkpoint", source) if "checkpoint" in raw else None
     epochs, minutes = parse_budget(raw.get("budget") or {"epochs": 30}, "budget")
     seed = raw.get("seed", 0)
     if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
@@ -190,7 +181,7 @@ def _check_sections(task: str, target: dict, design: dict, objective: dict) -> N
     for key in ("seed", "index"):
         if not (isinstance(target[key], int) and not isinstance(target[key], bool) and target[key] >= 0):
             raise UserError(f"target.{key}: must be an integer >= 0 (got {target[key]!r})")
-    _positive_int(target["frames"], "target.frames")
+    positive_int(target["frames"], "target.frames")
     if "noise" in target:
         _number(target["noise"], "target.noise", 0.0)
     if target.get("viscosity") is not None:

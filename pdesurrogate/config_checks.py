@@ -1,0 +1,51 @@
+"""Checks shared by the benchmark, design and active-learning configs: each mistake is one
+:class:`~pdesurrogate.errors.UserError` naming its key."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import UserError
+
+
+def refuse_unknown_keys(raw: dict, accepted: Iterable[str], where: str = "") -> None:
+    """The first key of ``raw`` not in ``accepted``, with the nearest accepted one as a hint."""
+    accepted = list(accepted)
+    for key in raw:
+        if key not in accepted:
+            near = difflib.get_close_matches(str(key), accepted, n=1)
+            raise UserError(f"{where}{key}: unknown key{f' (did you mean {near[0]!r}?)' if near else ''}; "
+                            f"accepted: {', '.join(accepted) or 'none'}")
+
+
+def resolve_path(value, key: str, source: Path) -> Path:
+    """A path from the config: as given (relative to the working directory), else relative to the
+    repository the config lives in (``configs/bench/X.yaml`` → its grandparent)."""
+    if not isinstance(value, str) or not value:
+        raise UserError(f"{key}: must be a path (got {value!r})")
+    path = Path(value)
+    if not path.is_absolute() and not path.exists():
+        beside = source.resolve().parent.parent.parent / path
+        if beside.exists():
+            return beside
+    return path
+
+
+def positive_int(value, key: str) -> int:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        raise UserError(f"{key}: must be an integer >= 1 (got {value!r})")
+    return value
+
+
+def parse_budget(budget, key: str) -> tuple[int, float | None]:
+    """A training budget ``{epochs: N}`` or ``{epochs: N, minutes: M}`` (minutes cap the wall time)."""
+    if not isinstance(budget, dict) or "epochs" not in budget or set(budget) - {"epochs", "minutes"}:
+        raise UserError(f"{key}: must be {{epochs: N}} or {{epochs: N, minutes: M}} (got {budget!r})")
+    epochs = positive_int(budget["epochs"], f"{key}.epochs")
+    minutes = budget.get("minutes")
+    if minutes is not None and not (isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
+                                    and minutes > 0):
+        raise UserError(f"{key}.minutes: must be a number > 0 (got {minutes!r})")
+    return epochs, None if minutes is None else float(minutes)
