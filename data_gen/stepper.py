@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from .checks import require
@@ -71,7 +72,7 @@ class Stepper:
         self.cfl = float(cfl)
         self.max_dt = max_dt
         self.collapse_factor = collapse_factor
-        self.reference_dt: torch.Tensor | None = None
+        self.reference_dt: np.ndarray | None = None  # per-sample CFL step at the rollout's start
         self.substeps = 0  # total inner steps taken (a diagnostic for benchmarks)
         # (interval, reference speed, growth-limited step) per sample, for schemes without
         # imaginary-axis stability (see _growth_limited).
@@ -112,6 +113,8 @@ class Stepper:
         allowance. The decision is per sample, so a sample's steps do not depend on its batchmates.
         """
         speed = speed.to(torch.float64)
+        if not bool(torch.isfinite(speed).all()):
+            return cfl_limit  # a blow-up, which the caller reports; there is no step to search for
         cache = self._growth_cache
         if cache is None or cache[0] != interval or cache[1].shape != speed.shape:
             stale = torch.ones_like(speed, dtype=torch.bool)
@@ -152,52 +155,61 @@ class Stepper:
         """Advance an encoded state by ``interval`` (default: the stepper's)."""
         interval = self.interval if interval is None else float(interval)
         eq = self.equation
-        steps_left = dt = None
-        elapsed = torch.zeros(state.shape[0], dtype=self.equation.grid.dtype, device=state.device)
         evaluate = self.integrator.equation.explicit_terms_and_max_speed  # compiled, if asked
+        # The step bookkeeping lives on the host: one (3, batch) transfer per step replaces some
+        # thirty tiny device ops (each a kernel launch on a GPU, a few µs of dispatch on a CPU),
+        # and the loop needs the host's answer ("any steps left?") every step anyway.
+        steps_left = dt = step_dt = None
+        elapsed = np.zeros(state.shape[0])
         while True:
             explicit0, speed = evaluate(state)
             speed = speed.detach()
-            self._check(state, speed, t_start + elapsed)
             cfl_limit, limit = self._stable_dt(speed, interval)
+            host = torch.stack((speed.to(cfl_limit.dtype), cfl_limit, limit)).cpu().to(torch.float64).numpy()
+            host_speed, host_cfl, host_limit = host
+            if not np.isfinite(host_speed).all():
+                self._report_nonfinite(state, ~np.isfinite(host_speed), t_start + elapsed)
             if self.reference_dt is None:
-                self.reference_dt = cfl_limit
+                self.reference_dt = host_cfl
             if steps_left is None:
-                steps_left = torch.ceil(interval / limit).clamp(min=1)
+                steps_left = np.maximum(np.ceil(interval / host_limit), 1.0)
                 dt = interval / steps_left
             else:
                 # The flow sped up past the CFL limit: spread what is left over more steps.
-                shrink = (steps_left > 0) & (dt > limit * (1 + 1e-6))
-                remaining = steps_left * dt
-                steps_left = torch.where(shrink, torch.ceil(remaining / limit), steps_left)
-                dt = torch.where(shrink, remaining / steps_left.clamp(min=1), dt)
-            self._check_collapse(cfl_limit, steps_left > 0, t_start + elapsed)
+                shrink = (steps_left > 0) & (dt > host_limit * (1 + 1e-6))
+                if shrink.any():
+                    remaining = steps_left * dt
+                    steps_left = np.where(shrink, np.ceil(remaining / host_limit), steps_left)
+                    dt = np.where(shrink, remaining / np.maximum(steps_left, 1.0), dt)
             active = steps_left > 0
-            step_dt = torch.where(active, dt, torch.zeros_like(dt))
-            state = self.integrator.step(state, step_dt, explicit0)
-            elapsed = elapsed + step_dt
+            self._check_collapse(host_cfl, active, t_start + elapsed)
+            host_step = np.where(active, dt, 0.0)
+            if step_dt is None or not np.array_equal(host_step, step_dt[0]):
+                # A new tensor only when the steps change: integrators cache their coefficients on it.
+                step_dt = (host_step, torch.tensor(host_step, dtype=eq.grid.dtype, device=state.device))
+            state = self.integrator.step(state, step_dt[1], explicit0)
+            elapsed = elapsed + host_step
             self.substeps += 1
-            steps_left = steps_left - active.to(steps_left.dtype)
-            if not bool(steps_left.max() > 0):
+            steps_left = steps_left - active
+            if not (steps_left > 0).any():
                 break
         invalid, reason = eq.invalid_samples(state)
         if bool(invalid.any()):
             raise BlowUpError(reason, invalid.nonzero().flatten().tolist(), t_start + interval)
         return state
 
-    def _check(self, state: torch.Tensor, speed: torch.Tensor, time: torch.Tensor) -> None:
-        nonfinite = ~torch.isfinite(speed)
-        if bool(nonfinite.any()):
-            # The equation may know the cause (a negative depth makes the wave speed NaN).
-            invalid, reason = self.equation.invalid_samples(state)
-            bad = (nonfinite | invalid).nonzero().flatten()
-            reason = reason if bool(invalid.any()) else "non-finite velocity"
-            raise BlowUpError(reason, bad.tolist(), float(time[bad].min()))
+    def _report_nonfinite(self, state: torch.Tensor, nonfinite: np.ndarray, time: np.ndarray) -> None:
+        # The equation may know the cause (a negative depth makes the wave speed NaN).
+        invalid, reason = self.equation.invalid_samples(state)
+        invalid = invalid.cpu().numpy()
+        bad = np.flatnonzero(nonfinite | invalid)
+        reason = reason if invalid.any() else "non-finite velocity"
+        raise BlowUpError(reason, bad.tolist(), float(time[bad].min()))
 
-    def _check_collapse(self, limit: torch.Tensor, active: torch.Tensor, time: torch.Tensor) -> None:
+    def _check_collapse(self, limit: np.ndarray, active: np.ndarray, time: np.ndarray) -> None:
         collapsed = (limit < self.collapse_factor * self.reference_dt) & active
-        if bool(collapsed.any()):
-            bad = collapsed.nonzero().flatten()
+        if collapsed.any():
+            bad = np.flatnonzero(collapsed)
             raise BlowUpError(
                 f"CFL step collapsed below {self.collapse_factor:g} × its initial value "
                 f"(speed grew {1 / self.collapse_factor:g}-fold)",
