@@ -1,7 +1,8 @@
 """2-D incompressible Navier–Stokes in vorticity form, pseudo-spectral on ``rfft2``.
 
 ``∂ω/∂t + u·∇ω = ν Δω + F − μ ω``, ``u = (∂ψ/∂y, −∂ψ/∂x)``, ``Δψ = −ω`` on a doubly periodic square.
-The state is ``ω̂`` (``rfft2`` layout); viscosity and drag form the diagonal implicit part.
+The state is ``ω̂`` on the modes the 2/3 rule keeps, stored compactly (:mod:`data_gen.dealiased`);
+viscosity and drag form the diagonal implicit part.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 import torch
 
 from ..grid import PeriodicGrid
+from ..dealiased import DealiasedSpectrum
 from ..spectral import irfft2, rfft2, velocity_symbols
 from .vorticity import VorticityEquation
 
@@ -32,15 +34,14 @@ class NavierStokesSpectral(VorticityEquation):
     def __init__(self, grid: PeriodicGrid, viscosity, drag=0.0, forcing=None, forcing_amplitude=1.0, *,
                  allow_inviscid: bool = False):
         super().__init__(grid, viscosity, drag, forcing, forcing_amplitude, allow_inviscid=allow_inviscid)
+        self.modes = DealiasedSpectrum(grid.n)
         kx, ky = grid.wavenumbers()
-        mask = grid.dealias_mask()
-        # ω̂ → (û, v̂), dealiased.
-        self._velocity_symbols = velocity_symbols(grid) * mask
-        # (uv, u² − v²) → −u·∇ω, dealiased; complex so products need no dtype conversion.
-        self._minus_advection_symbols = (-torch.stack(((ky**2 - kx**2) * mask, kx * ky * mask))).to(
-            grid.complex_dtype
-        )
-        self._k2 = -grid.laplacian_symbol()
+        compact = self.modes.compact
+        # ω̂ → (û, v̂) on the kept modes.
+        self._velocity_symbols = compact(velocity_symbols(grid))
+        # (u² − v², uv) → −u·∇ω; complex so products need no dtype conversion.
+        self._minus_advection_symbols = compact((-torch.stack((kx * ky, ky**2 - kx**2))).to(grid.complex_dtype))
+        self._k2 = compact(-grid.laplacian_symbol())
         self._cache: dict[str, torch.Tensor] = {}
 
     def _cached(self, name: str, make) -> torch.Tensor:
@@ -68,43 +69,52 @@ class NavierStokesSpectral(VorticityEquation):
         if self.forcing is None:
             return None
         # Transformed once, not at every stage (unless the forcing itself is being optimised).
-        unit = self._cached("unit_forcing", lambda: rfft2(self.forcing) * self.grid.dealias_mask())
+        unit = self._cached("unit_forcing", lambda: self.modes.compact(rfft2(self.forcing)))
         return self._cached("forcing", lambda: self.forcing_amplitude.reshape(-1, 1, 1) * unit)
 
     # --- representation -------------------------------------------------------------------
     def encode(self, vorticity: torch.Tensor) -> torch.Tensor:
-        """``ω̂`` restricted to the dealiased modes: the state lives in the truncated space.
+        """``ω̂`` on the dealiased modes only, compact (:class:`~data_gen.dealiased.DealiasedSpectrum`).
 
         Modes beyond the 2/3 cutoff would never be advected, only decay, and would make the
         saved vorticity disagree with the (dealiased) velocity derived from it.
         """
-        return rfft2(super().encode(vorticity)) * self.grid.dealias_mask()
+        return self.modes.compact(rfft2(super().encode(vorticity)))
 
     def decode(self, state: torch.Tensor) -> torch.Tensor:
-        return irfft2(state, s=(self.grid.n, self.grid.n))
+        return irfft2(self.spectrum(state), s=(self.grid.n, self.grid.n))
+
+    def spectrum(self, state: torch.Tensor) -> torch.Tensor:
+        """The state in ``rfft2`` layout ``(batch, n, n//2+1)``, zeros beyond the cutoff."""
+        return self.modes.expand(state)
 
     # --- the right-hand side ---------------------------------------------------------------
     def velocity(self, state: torch.Tensor) -> torch.Tensor:
         """Physical dealiased velocity ``(batch, 2, n, n)`` holding ``(u, v)``."""
-        return torch.fft.irfft2(state.unsqueeze(1) * self._velocity_symbols, s=(self.grid.n, self.grid.n))
+        return self.modes.to_physical(state.unsqueeze(1), self._velocity_symbols)
 
     def _tendency_and_speed(self, state: torch.Tensor, with_speed: bool):
         """``F̂ − (u·∇ω)^`` and, if asked, the per-sample maximum speed (same transforms)."""
         velocity = self.velocity(state)
         u, v = velocity[:, 0], velocity[:, 1]
-        uu = u * u
-        difference = torch.addcmul(uu, v, v, value=-1)  # u² − v²
-        products = torch.stack((u * v, difference), dim=1)
+        # (u², uv) in one pass (u times both components), then u² − v² in place: (u² − v², uv).
+        products = velocity * velocity[:, :1]
+        squares = products[:, 0]
         speed = None
         if with_speed:
-            # |u|² = 2u² − (u² − v²)
-            speed = torch.sqrt(torch.sub(2 * uu, difference).detach().amax(dim=(-2, -1)))
-        products_hat = torch.fft.rfft2(products)
+            speed = torch.sqrt(torch.addcmul(squares.detach(), v.detach(), v.detach()).amax(dim=(-2, -1)))
+        if torch.is_grad_enabled() and products.requires_grad:
+            products = torch.stack((torch.addcmul(squares, v, v, value=-1), products[:, 1]), dim=1)
+        else:
+            squares.addcmul_(v, v, value=-1)
+        spectra = self.modes.from_physical(products)
         symbols = self._minus_advection_symbols
-        tendency = products_hat[:, 0] * symbols[0] if self._forcing_hat is None else torch.addcmul(
-            self._forcing_hat, products_hat[:, 0], symbols[0]
-        )
-        return torch.addcmul(tendency, products_hat[:, 1], symbols[1]), speed
+        forcing = self._forcing_hat
+        if forcing is None:
+            tendency = spectra[:, 0] * symbols[0]
+        else:
+            tendency = torch.addcmul(forcing, spectra[:, 0], symbols[0])
+        return tendency.addcmul_(spectra[:, 1], symbols[1]), speed
 
     def explicit_terms(self, state: torch.Tensor) -> torch.Tensor:
         return self._tendency_and_speed(state, with_speed=False)[0]
@@ -145,5 +155,5 @@ class NavierStokesSpectral(VorticityEquation):
         return explicit, implicit
 
     def max_speed(self, state: torch.Tensor) -> torch.Tensor:
-        velocity = self.velocity(state).detach()
+        velocity = self.velocity(state.detach())
         return torch.sqrt((velocity**2).sum(dim=1).amax(dim=(-2, -1)))

@@ -66,13 +66,24 @@ class CrankNicolsonRK4(Integrator):
         equation = self.equation
         diagonal = equation.linear_diagonal() is not None
         stages = self._coefficients(dt, self._diagonal_coefficients) if diagonal else None
+        # Without a graph to keep, each stage updates h and the state in place: two passes over the
+        # state per stage and no allocation. With one, every intermediate must survive for backward.
+        in_place = not torch.is_grad_enabled()
         h = None
         for k, beta in enumerate(self.betas):
             explicit = explicit0 if (k == 0 and explicit0 is not None) else equation.explicit_terms(state)
-            h = explicit if h is None else torch.add(explicit, h, alpha=beta)
+            if h is None:
+                h = explicit
+            elif in_place and explicit is not explicit0:
+                h = explicit.add_(h, alpha=beta)  # a fresh evaluation, ours to overwrite
+            else:
+                h = torch.add(explicit, h, alpha=beta)
             if diagonal:
                 propagate, weight = stages[k]
-                state = torch.addcmul(propagate * state, weight, h)
+                if in_place and k > 0:  # from stage 1 on, ``state`` is our own tensor
+                    state = state.mul_(propagate).addcmul_(weight, h)
+                else:
+                    state = torch.addcmul(propagate * state, weight, h)
             else:
                 dt_view = per_sample_view(dt, state)
                 mu = 0.5 * dt * (self.alphas[k + 1] - self.alphas[k])
