@@ -28,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from data_gen.allocator import keep_freed_memory
     from data_gen.dataset import UnderResolvedWarning, generate
+
+    keep_freed_memory()  # the stepper's buffers are reused instead of page-faulted afresh at every stage
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnderResolvedWarning)  # printed below as one line each
