@@ -6,8 +6,9 @@ the ``rfft2`` layout ``(..., n, n//2 + 1)``: rows ``ky = 0 … K, −K … −1`
 state (the velocity symbols, the tendency, each Runge–Kutta stage) touches about 45 % of the full
 layout. The transforms prune too: a 2-D inverse transform is a complex transform along ``y`` followed
 by a real one along ``x``, and the first needs only the ``K + 1`` non-zero columns; the forward
-transform mirrors it. That is about a sixth of the transform work, more than the extra calls cost
-on the grids this solver runs (see ``benchmarks/solver_throughput.py``).
+transform mirrors it. That is about a sixth of the transform work: 10–20 % less transform time on
+one CPU thread, about even on two, where MKL's 2-D plans share out better than the 1-D calls
+(``benchmarks/solver_throughput.py`` reports both floors).
 
 The transforms follow ``torch.fft``'s "backward" normalisation, like ``rfft2``/``irfft2``.
 """
@@ -29,8 +30,9 @@ class DealiasedSpectrum:
         # The two row blocks, as (rows of the compact layout, rows of the rfft2 layout):
         # ky = 0 … K, then ky = −K … −1.
         self.blocks = ((slice(0, k + 1), slice(0, k + 1)), (slice(k + 1, 2 * k + 1), slice(n - k, n)))
-        # Zero-padded buffers for the inverse transform, keyed by (shape, dtype, device): only the
-        # kept rows (columns) are ever written, so the zeros between them stay zero.
+        # Zero-padded buffers for the inverse transform, keyed by the operands' shapes, dtype and
+        # device: only the kept rows (columns) are ever written, so the zeros between them stay.
+        # (One solver, one thread: the buffers are not shared safely between threads.)
         self._buffers: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     # --- layout ----------------------------------------------------------------------------
@@ -38,7 +40,7 @@ class DealiasedSpectrum:
         """``(..., n, n//2+1)`` (``rfft2`` layout) or ``(..., n, K+1)`` → ``(..., 2K+1, K+1)``."""
         n, k = self.n, self.cutoff
         require(spectrum.shape[-2] == n and spectrum.shape[-1] in (k + 1, n // 2 + 1), "spectrum",
-                f"shaped (..., {n}, {n // 2 + 1})", tuple(spectrum.shape))
+                f"shaped (..., {n}, {n // 2 + 1}) or (..., {n}, {k + 1})", tuple(spectrum.shape))
         return torch.cat([spectrum[..., rows, : k + 1] for _, rows in self.blocks], dim=-2)
 
     def expand(self, compact: torch.Tensor) -> torch.Tensor:
@@ -59,7 +61,7 @@ class DealiasedSpectrum:
         symbols cost no pass of their own, and neither does the padding.
         """
         n, k = self.n, self.cutoff
-        if torch.is_grad_enabled() and compact.requires_grad:
+        if torch.is_grad_enabled() and (compact.requires_grad or (symbols is not None and symbols.requires_grad)):
             padded = self._rows_padded(compact if symbols is None else compact * symbols)
             return torch.fft.irfft(torch.fft.ifft(padded, dim=-2), n=n, dim=-1)
         rows, columns = self._buffer(compact, symbols)
