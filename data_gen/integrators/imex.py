@@ -14,6 +14,11 @@ def crank_nicolson(equation, state: torch.Tensor, dt: torch.Tensor, tendency: to
     return equation.implicit_solve(rhs, half)
 
 
+def _tracked(*tensors: torch.Tensor | None) -> bool:
+    """Whether autograd records operations on any of ``tensors``."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
 class CrankNicolsonRK4(Integrator):
     """Carpenter–Kennedy 5-stage, 2N-storage RK4 with Crank–Nicolson for ``L`` in each stage.
 
@@ -68,13 +73,14 @@ class CrankNicolsonRK4(Integrator):
         stages = self._coefficients(dt, self._diagonal_coefficients) if diagonal else None
         # Without a graph to keep, each stage updates h and the state in place: two passes over the
         # state per stage and no allocation. With one, every intermediate must survive for backward.
-        in_place = not torch.is_grad_enabled()
+        in_place = not _tracked(state, explicit0, *(stages[0] if diagonal else ()))
         h = None
         for k, beta in enumerate(self.betas):
             explicit = explicit0 if (k == 0 and explicit0 is not None) else equation.explicit_terms(state)
+            in_place = in_place and not _tracked(explicit)  # e.g. a forcing amplitude being optimised
             if h is None:
                 h = explicit
-            elif in_place and explicit is not explicit0:
+            elif in_place:
                 h = explicit.add_(h, alpha=beta)  # a fresh evaluation, ours to overwrite
             else:
                 h = torch.add(explicit, h, alpha=beta)

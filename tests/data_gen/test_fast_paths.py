@@ -139,7 +139,14 @@ def test_cn_rk4_in_place_stages_equal_the_graph_path_and_spare_their_inputs():
     step = INTEGRATORS["cn_rk4"](equation).step
     with torch.no_grad():
         in_place = step(state, dt, explicit0)
+    untracked = step(state, dt, explicit0)  # grad mode on, but nothing to record: in place too
     traced = step(state.clone().requires_grad_(), dt, explicit0)
-    assert traced.requires_grad
-    assert ((in_place - traced).abs().max() / traced.abs().max()).item() < 1e-13
+    assert traced.requires_grad and not untracked.requires_grad
+    for result in (in_place, untracked):
+        assert ((result - traced).abs().max() / traced.abs().max()).item() < 1e-13
     assert torch.equal(state, kept_state) and torch.equal(explicit0, kept_explicit0)
+    # A parameter that needs a gradient (a forcing amplitude being designed) keeps its graph.
+    amplitude = torch.tensor([0.1, 0.1], dtype=torch.float64, requires_grad=True)
+    designed = NavierStokesSpectral(grid, 1e-3, forcing=fno_forcing(grid), forcing_amplitude=amplitude)
+    INTEGRATORS["cn_rk4"](designed).step(state, dt).abs().sum().backward()
+    assert amplitude.grad is not None and bool((amplitude.grad != 0).all())
