@@ -11,8 +11,8 @@ import math
 
 import torch
 
-from ..grid import PeriodicGrid
 from ..dealiased import DealiasedSpectrum
+from ..grid import PeriodicGrid
 from ..spectral import irfft2, rfft2, velocity_symbols
 from .vorticity import VorticityEquation
 
