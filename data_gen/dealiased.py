@@ -33,7 +33,7 @@ class DealiasedSpectrum:
         # Zero-padded buffers for the inverse transform, keyed by the operands' shapes, dtype and
         # device: only the kept rows (columns) are ever written, so the zeros between them stay.
         # (One solver, one thread: the buffers are not shared safely between threads.)
-        self._buffers: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._buffers: dict[tuple, tuple] = {}
 
     # --- layout ----------------------------------------------------------------------------
     def compact(self, spectrum: torch.Tensor) -> torch.Tensor:
@@ -41,7 +41,12 @@ class DealiasedSpectrum:
         n, k = self.n, self.cutoff
         require(spectrum.shape[-2] == n and spectrum.shape[-1] in (k + 1, n // 2 + 1), "spectrum",
                 f"shaped (..., {n}, {n // 2 + 1}) or (..., {n}, {k + 1})", tuple(spectrum.shape))
-        return torch.cat([spectrum[..., rows, : k + 1] for _, rows in self.blocks], dim=-2)
+        return self._gather(spectrum[..., : k + 1])
+
+    def _gather(self, columns: torch.Tensor) -> torch.Tensor:
+        """The kept rows of ``(..., n, K+1)``, contiguous."""
+        (_, top), (_, bottom) = self.blocks
+        return torch.cat((columns[..., top, :], columns[..., bottom, :]), dim=-2)
 
     def expand(self, compact: torch.Tensor) -> torch.Tensor:
         """The ``rfft2`` layout ``(..., n, n//2+1)`` of a compact spectrum, zeros elsewhere."""
@@ -64,13 +69,13 @@ class DealiasedSpectrum:
         if torch.is_grad_enabled() and (compact.requires_grad or (symbols is not None and symbols.requires_grad)):
             padded = self._rows_padded(compact if symbols is None else compact * symbols)
             return torch.fft.irfft(torch.fft.ifft(padded, dim=-2), n=n, dim=-1)
-        rows, columns = self._buffer(compact, symbols)
-        for kept, full in self.blocks:
+        rows, targets, columns, kept_columns = self._buffer(compact, symbols)
+        for (kept, _), target in zip(self.blocks, targets):
             if symbols is None:
-                rows[..., full, :].copy_(compact[..., kept, :])
+                target.copy_(compact[..., kept, :])
             else:
-                torch.mul(compact[..., kept, :], symbols[..., kept, :], out=rows[..., full, :])
-        torch.fft.ifft(rows, dim=-2, out=columns[..., : k + 1])
+                torch.mul(compact[..., kept, :], symbols[..., kept, :], out=target)
+        torch.fft.ifft(rows, dim=-2, out=kept_columns)
         return torch.fft.irfft(columns, n=n, dim=-1)
 
     def columns_of(self, field: torch.Tensor) -> torch.Tensor:
@@ -83,10 +88,11 @@ class DealiasedSpectrum:
         Gathered into a contiguous tensor: the products that follow run faster on it than on
         the two row blocks in place (measured: the gather pays for itself).
         """
-        return self.compact(self.columns_of(field))
+        return self._gather(self.columns_of(field))
 
-    def _buffer(self, compact: torch.Tensor, symbols: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The zero-padded ``(..., n, K+1)`` and ``(..., n, n//2+1)`` buffers for this product's shape."""
+    def _buffer(self, compact: torch.Tensor, symbols: torch.Tensor | None) -> tuple:
+        """The zero-padded ``(..., n, K+1)`` buffer with views of its two row blocks, and the
+        ``(..., n, n//2+1)`` one with a view of its kept columns, for this product's shape."""
         key = (compact.shape, None if symbols is None else symbols.shape, compact.dtype, compact.device)
         if key not in self._buffers:
             if len(self._buffers) >= 8:  # a long-lived solver sees few shapes; bound it anyway
@@ -95,5 +101,6 @@ class DealiasedSpectrum:
             options = dict(dtype=compact.dtype, device=compact.device)
             rows = torch.zeros(*leading, self.n, self.cutoff + 1, **options)
             columns = torch.zeros(*leading, self.n, self.n // 2 + 1, **options)
-            self._buffers[key] = rows, columns
+            targets = tuple(rows[..., full, :] for _, full in self.blocks)
+            self._buffers[key] = rows, targets, columns, columns[..., : self.cutoff + 1]
         return self._buffers[key]
