@@ -7,7 +7,29 @@ import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
+from data_gen.paths import read_yaml
+
 from .errors import UserError
+
+
+def read_config(source: Path, keys: Iterable[str], example: str) -> tuple[str, dict]:
+    """The text and mapping of the YAML config at ``source``; refuses anything but a mapping of
+    ``keys`` (``example`` is named if the file is missing)."""
+    keys = list(keys)
+    text, raw = read_yaml(source, "CONFIG", example)
+    if not isinstance(raw, dict):
+        raise UserError(f"CONFIG: {source} must be a mapping of {', '.join(keys)}")
+    refuse_unknown_keys(raw, keys)
+    return text, raw
+
+
+def data_source(raw: dict, source: Path) -> tuple[Path | None, Path | None]:
+    """``(data config, dataset root)`` of a config that takes exactly one of ``data`` and ``data_root``."""
+    if ("data" in raw) == ("data_root" in raw):
+        raise UserError("data: give exactly one of data (a data config to generate) and data_root (a dataset)")
+    data_config = resolve_path(raw["data"], "data", source) if "data" in raw else None
+    data_root = resolve_path(raw["data_root"], "data_root", source) if "data_root" in raw else None
+    return data_config, data_root
 
 
 def refuse_unknown_keys(raw: dict, accepted: Iterable[str], where: str = "") -> None:

@@ -35,10 +35,10 @@ import yaml
 
 from data_gen.dataset import load_config, parse_config
 from data_gen.errors import ParameterError
-from data_gen.paths import read_yaml, readable_file
+from data_gen.paths import readable_file
 
 from ..benchmark.config import ModelSpec, _model_spec
-from ..config_checks import parse_budget, positive_int, refuse_unknown_keys, resolve_path
+from ..config_checks import parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
 from ..errors import UserError
 
 KEYS = ("data", "model", "ensemble", "seeds", "initial", "rounds", "budget_per_round", "candidates", "diversity",
@@ -125,10 +125,7 @@ def _split_names(value, key: str) -> tuple[str, ...]:
 def parse_active(path: str | Path) -> ActiveConfig:
     """Read and check an active-learning config; every mistake is one :class:`UserError` naming its key."""
     source = Path(path)
-    text, raw = read_yaml(source, "CONFIG", "configs/active/ns_ood_small.yaml")
-    if not isinstance(raw, dict):
-        raise UserError(f"CONFIG: {source} must be a mapping of {', '.join(KEYS)}")
-    refuse_unknown_keys(raw, KEYS)
+    text, raw = read_config(source, KEYS, "configs/active/ns_ood_small.yaml")
     for key in ("data", "model", "target", "candidates", "horizon"):
         if raw.get(key) is None:
             raise UserError(f"{key}: is required")

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_gen.dataset import load_config
-from data_gen.paths import read_yaml, readable_file
+from data_gen.paths import readable_file
 
 from ..commands.lightning import check_config_file
-from ..config_checks import parse_budget, positive_int, refuse_unknown_keys, resolve_path
+from ..config_checks import data_source, parse_budget, positive_int, read_config, resolve_path
 from ..errors import UserError
 
 KEYS = ("data", "data_root", "models", "seeds", "budget", "score_from", "horizon", "splits", "val_split",
@@ -85,14 +85,8 @@ def _model_spec(path: Path, key: str) -> ModelSpec:
 def parse_benchmark(path: str | Path) -> BenchmarkConfig:
     """Read and check a benchmark config; every mistake is one :class:`UserError` naming its key."""
     source = Path(path)
-    text, raw = read_yaml(source, "CONFIG", "configs/bench/ns_ood_small.yaml")
-    if not isinstance(raw, dict):
-        raise UserError(f"CONFIG: {source} must be a mapping of {', '.join(KEYS)}")
-    refuse_unknown_keys(raw, KEYS)
-    if ("data" in raw) == ("data_root" in raw):
-        raise UserError("data: give exactly one of data (a data config to generate) and data_root (a dataset)")
-    data_config = resolve_path(raw["data"], "data", source) if "data" in raw else None
-    data_root = resolve_path(raw["data_root"], "data_root", source) if "data_root" in raw else None
+    text, raw = read_config(source, KEYS, "configs/bench/ns_ood_small.yaml")
+    data_config, data_root = data_source(raw, source)
 
     models = raw.get("models")
     if not isinstance(models, list) or not models:

@@ -23,9 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data_gen.paths import read_yaml
-
-from ..config_checks import parse_budget, positive_int, refuse_unknown_keys, resolve_path
+from ..config_checks import data_source, parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
 from ..commands.lightning import check_config_file
 from ..errors import UserError
 from .optimise import METHODS
@@ -138,19 +136,13 @@ def _route(raw, key: str, refine: bool = False) -> Route:
 def parse_design(path: str | Path) -> DesignConfig:
     """Read and check a design config; every mistake is one :class:`UserError` naming its key."""
     source = Path(path)
-    text, raw = read_yaml(source, "CONFIG", "configs/design/ns_viscosity.yaml")
-    if not isinstance(raw, dict):
-        raise UserError(f"CONFIG: {source} must be a mapping of {', '.join(KEYS)}")
-    refuse_unknown_keys(raw, KEYS, "")
+    text, raw = read_config(source, KEYS, "configs/design/ns_viscosity.yaml")
     task = raw.get("task")
     if task not in TASKS:
         raise UserError(f"task: must be one of {', '.join(TASKS)} (got {task!r})")
-    if ("data" in raw) == ("data_root" in raw):
-        raise UserError("data: give exactly one of data (a data config to generate) and data_root (a dataset)")
+    data_config, data_root = data_source(raw, source)
     if ("fit" in raw) == ("checkpoint" in raw):
         raise UserError("fit: give exactly one of fit (a training config, trained when absent) and checkpoint")
-    data_config = resolve_path(raw["data"], "data", source) if "data" in raw else None
-    data_root = resolve_path(raw["data_root"], "data_root", source) if "data_root" in raw else None
     fit = resolve_path(raw["fit"], "fit", source) if "fit" in raw else None
     if fit is not None:
         check_config_file(fit, "fit")
