@@ -59,22 +59,19 @@ class DealiasedSpectrum:
         return torch.cat((compact[..., : k + 1, :], zeros, compact[..., k + 1 :, :]), dim=-2)
 
     # --- transforms ------------------------------------------------------------------------
-    def to_physical(self, compact: torch.Tensor, symbols: torch.Tensor | None = None) -> torch.Tensor:
-        """``irfft2`` of the expanded spectrum (times ``symbols``, compact and broadcastable, if given).
+    def to_physical(self, compact: torch.Tensor, symbols: torch.Tensor) -> torch.Tensor:
+        """``irfft2`` of the expanded ``compact × symbols`` (both compact, broadcastable).
 
         Without autograd the product is written straight into kept zero-padded buffers: the
         symbols cost no pass of their own, and neither does the padding.
         """
         n, k = self.n, self.cutoff
-        if torch.is_grad_enabled() and (compact.requires_grad or (symbols is not None and symbols.requires_grad)):
-            padded = self._rows_padded(compact if symbols is None else compact * symbols)
+        if torch.is_grad_enabled() and (compact.requires_grad or symbols.requires_grad):
+            padded = self._rows_padded(compact * symbols)
             return torch.fft.irfft(torch.fft.ifft(padded, dim=-2), n=n, dim=-1)
         rows, targets, columns, kept_columns = self._buffer(compact, symbols)
         for (kept, _), target in zip(self.blocks, targets):
-            if symbols is None:
-                target.copy_(compact[..., kept, :])
-            else:
-                torch.mul(compact[..., kept, :], symbols[..., kept, :], out=target)
+            torch.mul(compact[..., kept, :], symbols[..., kept, :], out=target)
         torch.fft.ifft(rows, dim=-2, out=kept_columns)
         return torch.fft.irfft(columns, n=n, dim=-1)
 
@@ -90,14 +87,14 @@ class DealiasedSpectrum:
         """
         return self._gather(self.columns_of(field))
 
-    def _buffer(self, compact: torch.Tensor, symbols: torch.Tensor | None) -> tuple:
+    def _buffer(self, compact: torch.Tensor, symbols: torch.Tensor) -> tuple:
         """The zero-padded ``(..., n, K+1)`` buffer with views of its two row blocks, and the
         ``(..., n, n//2+1)`` one with a view of its kept columns, for this product's shape."""
-        key = (compact.shape, None if symbols is None else symbols.shape, compact.dtype, compact.device)
+        key = (compact.shape, symbols.shape, compact.dtype, compact.device)
         if key not in self._buffers:
             if len(self._buffers) >= 8:  # a long-lived solver sees few shapes; bound it anyway
                 self._buffers.clear()
-            leading = compact.shape[:-2] if symbols is None else torch.broadcast_shapes(compact.shape, symbols.shape)[:-2]
+            leading = torch.broadcast_shapes(compact.shape, symbols.shape)[:-2]
             options = dict(dtype=compact.dtype, device=compact.device)
             rows = torch.zeros(*leading, self.n, self.cutoff + 1, **options)
             columns = torch.zeros(*leading, self.n, self.n // 2 + 1, **options)
