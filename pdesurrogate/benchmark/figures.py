@@ -27,7 +27,8 @@ def _colours(models: Sequence[str]) -> dict[str, str]:
     palette = [f"C{i}" for i in range(10)]
     trained = [m for m in models if m not in BASELINES]
     colours = {m: palette[i % len(palette)] for i, m in enumerate(trained)}
-    colours.update({"persistence": "0.35", "training_mean": "0.65"})
+    # Baselines in greys and black; the training range is shaded in a colour outside the palette.
+    colours.update({"persistence": "0.35", "training_mean": "0.65", "coarse_solver": "black"})
     return colours
 
 

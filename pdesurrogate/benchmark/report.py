@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..evaluation.coarse_solver import COARSE_SOLVER
 from ..evaluation.scoring import BASELINES
 from .fields import DatasetInfo
 from .figures import Figures
@@ -25,6 +26,9 @@ from .intervals import Interval
 from .ensembles import ensemble_section
 from .results import Results, group_results, seed_order
 from .summary import ood_ratio, summarise, write_summary
+
+SIMPLE_BASELINES = ("persistence", "training_mean")
+"""The baselines judged together ("beats both"); ``coarse_solver`` gets a verdict of its own."""
 
 HIGHER_IS_BETTER = frozenset({"correlation"})
 """Metrics whose larger values are better; every other metric is an error (smaller is better)."""
@@ -81,7 +85,8 @@ one row per step). A sample with any non-finite value of that metric within the 
 none of whose samples survived does not count in `n_seeds`, and a model and split whose every sample \
 diverged has mean NaN. Across seeds we report the mean of the per-seed means ± the half-width of its \
 95 % confidence interval, t(0.975, n−1) · s / √n with s the standard deviation over the n seeds \
-(Student t); with one seed, as for the deterministic baselines `persistence` and `training_mean`, \
+(Student t); with one seed, as for the deterministic baselines `persistence`, `training_mean` and \
+`coarse_solver`, \
 there is no interval. OOD/ID ratios are computed per seed (the same seed on both splits) and then \
 aggregated the same way. Two models are called separable when their intervals do not overlap (for a \
 baseline, when its value lies outside the model's interval).
@@ -211,20 +216,47 @@ def _ranking(results: Results, splits: Sequence[str], metric: str) -> list[str]:
 
 
 def _against_baselines(results: Results, splits: Sequence[str], metric: str) -> list[str]:
-    lines = ["## Does each model beat both baselines?", "",
-             f"On the horizon-mean `{metric}`: *yes* when the model's mean is {_words(metric)[0]} than both "
-             "baselines', *yes (separable)* when its whole 95 % interval is.", ""]
-    lines += ["| split | model | variable | model | persistence | training_mean | beats both |", "|---" * 7 + "|"]
+    lines = ["## Does each model beat the baselines?", "",
+             f"On the horizon-mean `{metric}`: *yes* when the model's mean is {_words(metric)[0]} than the "
+             "baselines', *yes (separable)* when its whole 95 % interval is. `persistence` and `training_mean` are "
+             "judged together, `coarse_solver` (the dataset's own solver on the saved grid) on its own.", ""]
+    lines += ["| split | model | variable | model | persistence | training_mean | coarse_solver | beats both | "
+              "beats coarse_solver |", "|---" * 9 + "|"]
     for split in splits:
         for model in results.trained:
             for v in results.variables:
                 i = results.interval(model, split, v, metric)
                 if i is None:
                     continue
-                baselines = [results.interval(b, split, v, metric) for b in BASELINES]
+                simple = [results.interval(b, split, v, metric) for b in SIMPLE_BASELINES]
+                coarse = results.interval(COARSE_SOLVER, split, v, metric)
                 lines.append(f"| {split} | {model} | {v} | {_cell(i)} | "
-                             + " | ".join("—" if b is None else _cell(b) for b in baselines)
-                             + f" | {_beats(i, baselines, metric)} |")
+                             + " | ".join("—" if b is None else _cell(b) for b in [*simple, coarse])
+                             + f" | {_beats(i, simple, metric)} | "
+                             + ("— (no coarse solver)" if coarse is None else _beats(i, [coarse], metric)) + " |")
+    return lines + [""]
+
+
+def _against_coarse_solver(results: Results, splits: Sequence[str], metric: str) -> list[str]:
+    """The headline: for each model and split, whether it beats the dataset's own solver on the saved grid."""
+    lines = ["## Headline: does each model beat the coarse solver?", ""]
+    if not any(results.get(COARSE_SOLVER, s, v, metric) is not None for s in splits for v in results.variables):
+        return lines + ["No `coarse_solver` rows: this dataset has no solver to run on its saved grid "
+                        "(see the log of the scoring stage).", ""]
+    lines += [f"`coarse_solver` is the dataset's own equation, forcing, drag, scheme and step rule run on the saved "
+              "grid from the last context frame over the scored horizon: what a surrogate must beat to be worth "
+              f"using. Same rule as for the other baselines (horizon-mean `{metric}`, *separable* when the model's "
+              "whole 95 % interval is on the better side). Cells: model mean / coarse-solver value: verdict.", ""]
+    lines += ["| model | variable | " + " | ".join(splits) + " |", "|---" * (len(splits) + 2) + "|"]
+    for model in results.trained:
+        for v in results.variables:
+            cells = []
+            for split in splits:
+                i, c = results.interval(model, split, v, metric), results.interval(COARSE_SOLVER, split, v, metric)
+                cells.append("—" if i is None or c is None else
+                             f"{_number(i.mean)} / {_number(c.mean)}: {_beats(i, [c], metric)}")
+            if any(cell != "—" for cell in cells):
+                lines.append(f"| {model} | {v} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
@@ -285,7 +317,8 @@ def _figure_list(figures: Figures) -> list[str]:
 def _report(results: Results, splits: Sequence[str], meta: Mapping, speed: dict | None, figures: Figures,
             notes: Sequence[str]) -> str:
     metric = meta.get("headline_metric", "rel_l2")
-    lines = (_header(results, splits, meta, metric, notes) + _per_split_tables(results, splits, meta, metric, figures)
+    lines = (_header(results, splits, meta, metric, notes) + _against_coarse_solver(results, splits, metric)
+             + _per_split_tables(results, splits, meta, metric, figures)
              + _in_vs_out(results, splits, meta, metric) + _ranking(results, splits, metric)
              + _against_baselines(results, splits, metric) + _diverged(results, splits, metric) + _speed(speed)
              + _figure_list(figures))
@@ -312,8 +345,8 @@ def _beats(model: Interval, baselines: Sequence[Interval | None], metric: str) -
     if not np.isfinite(model.mean):
         return "no (every sample diverged)"
     present = [b for b in baselines if b is not None and np.isfinite(b.mean)]
-    if len(present) < len(BASELINES):
-        return "— (a baseline is missing)"
+    if len(present) < len(baselines):
+        return "— (a baseline is missing or diverged)"
     if not all(_better(metric, model.mean, b.mean) for b in present):
         return "no"
     edge = model.low if metric in HIGHER_IS_BETTER else model.high

@@ -43,6 +43,7 @@ from ..training.fit import fit_arguments
 from .config import BenchmarkConfig, ModelSpec, check_splits
 from .ensembles import benchmark_ensemble_rows
 from .report import write_report
+from .solvers import score_solvers
 from .speed import evaluation_device, measure_speed
 
 # Set by torchrun for the process group; a benchmark rank trains on its own, so Lightning must not
@@ -191,7 +192,7 @@ class Benchmark:
             base = []
             for split in self.config.splits:
                 base += evaluate_baselines(reader, split, self.window, self.config.variables)
-            write_results(baselines, base)
+            write_results(baselines, base + score_solvers(self, reader))
         rows += read_results(baselines)
         rows += benchmark_ensemble_rows(self, reader)
         write_results(self.out / "results.csv", rows)

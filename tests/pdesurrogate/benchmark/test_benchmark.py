@@ -82,7 +82,7 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
     assert list(rows[0]) == ["model", "seed", "split", "sample", "viscosity", "step", "time", "variable", "metric",
                              "value"]
     assert {r["model"] for r in rows} == {"ns_fno_small", "ns_unet_cond_small", "persistence", "training_mean",
-                                          "ns_fno_small/ensemble", "ns_unet_cond_small/ensemble"}
+                                          "coarse_solver", "ns_fno_small/ensemble", "ns_unet_cond_small/ensemble"}
     assert {r["seed"] for r in rows if r["model"] == "ns_fno_small"} == {"0", "1", "2"}
     assert {r["seed"] for r in rows if r["model"].endswith("/ensemble")} == {"ensemble"}
     assert {r["split"] for r in rows} == {"test_id", "test_ood"}
