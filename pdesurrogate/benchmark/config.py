@@ -9,7 +9,8 @@ data: configs/data/ns_ood_small.yaml   # generated into OUT/data (reused if ther
 # data_root: /path/to/dataset          # or an existing dataset directory instead
 models: [configs/fit/ns_fno_small.yaml, configs/fit/ns_unet_small.yaml]
 seeds: 3                               # training seeds 0, 1, 2 (or a list of seeds); at least 3
-budget: {epochs: 10}                   # the same for every model; `minutes: M` also caps wall time
+budget: {epochs: 10}                   # the same for every model and machine; `max_minutes: M` is only
+                                       # a safety cap on wall time (a run it cuts short is flagged)
 score_from: null                       # default: the largest history among the models
 horizon: 8                             # scored saved frames
 splits: [test_id, test_ood, test_ood_high, sweep]

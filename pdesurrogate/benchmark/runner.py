@@ -38,6 +38,7 @@ from ..evaluation.files import write_atomically
 from ..evaluation.scoring import ScoringWindow
 from ..provenance import commit, machine
 from ..training.checkpoint import load_surrogate
+from ..training.budget import read_budget_record
 from ..training.checkpointing import resolve_checkpoint
 from ..training.fit import fit_arguments
 from .config import BenchmarkConfig, ModelSpec, check_splits
@@ -148,7 +149,8 @@ class Benchmark:
             rollout_seconds[split] = score.rollout_seconds
         write_results(directory / "results.csv", rows)
         done = {"model": model.name, "seed": seed, "checkpoint": str(selected.relative_to(self.out)),
-                "fit_seconds": fit_seconds, "rollout_seconds": rollout_seconds,
+                "fit_seconds": fit_seconds, "budget": read_budget_record(directory / "checkpoints"),
+                "rollout_seconds": rollout_seconds,
                 "device": str(evaluation_device()), "samples": {s: reader.split(s).samples for s in self.config.splits}}
         _write_json(directory / "done.json", done)
         return done
@@ -207,7 +209,9 @@ class Benchmark:
                 "id_split": self.config.id_split, "ood_splits": ood,
                 "sweep_split": "sweep" if "sweep" in self.config.splits else None,
                 "score_from": self.config.score_from, "horizon": self.config.horizon, "headline_metric": "rel_l2",
-                "missing_runs": missing,
+                "missing_runs": missing, "budget": {"epochs": self.config.epochs, "max_minutes": self.config.minutes},
+                "runs": {f"{m.name} seed {s}": self.finished(m, s) for m, s in self.config.runs()
+                         if self.finished(m, s) is not None},
                 "ensemble_members": {m.name: sum(self.finished(m, s) is not None for s in self.config.seeds)
                                      for m in self.config.models}}
         report = write_report(self.out, self.data_root, meta)

@@ -78,14 +78,6 @@ def score_solvers(bench, reader: DatasetReader) -> list[tuple]:
     return coarse_rows
 
 
-def read_solver_seconds(out: str | Path) -> dict | None:
-    path = Path(out) / "baselines" / SOLVER_SECONDS
-    try:
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-
-
 def _write_json(path: Path, value) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda temporary: temporary.write_text(json.dumps(value, indent=2) + "\n"))
