@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 from ..evaluation import metrics
 from ..evaluation.scoring import BASELINES
 from .fields import DatasetInfo, Predictions, prediction_path, read_last_frame
-from ..evaluation.files import write_atomically
+from ..run_directory import write_atomically
 from .cost_figure import draw_error_vs_cost
 from .intervals import Interval, non_negative
 from .results import Results

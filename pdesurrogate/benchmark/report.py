@@ -21,7 +21,7 @@ from ..evaluation.coarse_solver import COARSE_SOLVER
 from ..evaluation.scoring import BASELINES
 from .fields import DatasetInfo
 from .figures import Figures
-from ..evaluation.files import write_atomically
+from ..run_directory import write_atomically
 from .intervals import Interval, non_negative
 from .ensembles import ensemble_section
 from .results import Results, group_results, seed_order

@@ -17,9 +17,9 @@ from pathlib import Path
 from ..data import DatasetReader
 from ..evaluation.coarse_solver import COARSE_SOLVER, dataset_solver, solver_name, solver_prediction, solver_rows
 from ..evaluation.evaluate import write_results
-from ..evaluation.files import write_atomically
 from ..evaluation.scoring import trajectories
-from .speed import evaluation_device
+from ..run_directory import write_json
+from ..training.device import evaluation_device
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def score_solvers(bench, reader: DatasetReader) -> list[tuple]:
     coarse, reason = dataset_solver(reader, device=device)
     if coarse is None:
         log.warning("benchmark: no coarse_solver baseline: %s", reason)
-        _write_json(baselines / SOLVER_SECONDS, {"available": False, "reason": reason})
+        write_json(baselines / SOLVER_SECONDS, {"available": False, "reason": reason})
         return []
     saved, simulated = coarse.config.saved_resolution, coarse.config.sim_resolution
     resolutions = config.solver_resolutions or default_resolutions(saved, simulated)
@@ -70,14 +70,9 @@ def score_solvers(bench, reader: DatasetReader) -> list[tuple]:
         log.info("benchmark: the solver on %d² scored every split in %.3g s", resolution,
                  sum(seconds[name]["seconds"].values()))
     write_results(baselines / SOLVER_RESOLUTIONS, finer_rows)
-    _write_json(baselines / SOLVER_SECONDS, {
+    write_json(baselines / SOLVER_SECONDS, {
         "available": True, "device": str(device), "dtype": str(coarse.dtype).removeprefix("torch."),
         "saved_resolution": saved, "sim_resolution": simulated, "frames": window.horizon,
         "lift": "spectral zero-padding of the saved frame; every frame truncated back to the saved grid",
         "runs": seconds})
     return coarse_rows
-
-
-def _write_json(path: Path, value) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(value, indent=2) + "\n"))

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ..evaluation import metrics
-from ..evaluation.files import write_atomically
+from ..run_directory import write_atomically
 from .intervals import Interval, non_negative
 from .results import Results, Table
 

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 import torch
 
 from data_gen.coarse_solver import CoarseSolver
-from data_gen.dataset import parse_config
+from data_gen.dataset import parse_settings
 from data_gen.dataset.config import ConfigError
 from data_gen.errors import ParameterError
 
 from ..data.directory import DatasetReader
 from ..errors import UserError
-from .evaluate import _physics, _scored_times, synchronise
+from .evaluate import _physics, scored_times, synchronise
 from .scoring import ScoringWindow, frame_metrics, result_rows, scored, trajectories
 
 COARSE_SOLVER = "coarse_solver"
@@ -43,7 +43,7 @@ def dataset_solver(reader: DatasetReader, resolution: int | None = None, device:
     if not isinstance(text, str):
         return None, f"{reader.root}/manifest.json records no generation config (an imported dataset?)"
     try:
-        config = parse_config(text, f"{reader.root}/manifest.json")
+        config = parse_settings(text, f"{reader.root}/manifest.json")
         return CoarseSolver(config, resolution, device, dtype), ""
     except (ConfigError, ParameterError) as error:
         return None, str(error)
@@ -74,7 +74,7 @@ def solver_rows(solver: CoarseSolver, reader: DatasetReader, split_name: str, wi
     model is), and the seconds its rollouts took."""
     split = reader.split(split_name, "split")
     window.check({}, split.frames, f"split {split_name!r}")
-    times, domain_length = _scored_times(split, variables, window)
+    times, domain_length = scored_times(split, variables, window)
     name, rows, seconds = solver_name(solver), [], 0.0
     device = solver.simulation.grid.device
     state = list(solver.state_variables)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from data_gen.dataset.atomic import write_json
+
 BUDGET_FILE = "budget.json"
 
 
@@ -30,11 +32,8 @@ def budget_record(trainer, epochs_completed: int) -> dict:
 
 def write_budget_record(directory: Path, record: dict) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / BUDGET_FILE
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(record, indent=2) + "\n")
-    temporary.replace(path)
-    return path
+    write_json(directory / BUDGET_FILE, record)
+    return directory / BUDGET_FILE
 
 
 def read_budget_record(directory: Path) -> dict | None:
