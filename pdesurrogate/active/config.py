@@ -17,7 +17,7 @@ diversity: 0.1          # length scale of the batch's repulsion, in decades of Î
 target: test_ood        # the split whose error active learning should bring down
 val_split: val          # checkpoints are selected on it, and only on it
 calibration_splits: [test_id, test_ood]   # scored by every round's ensemble (calibration in and out)
-training: {epochs: 20, minutes: 0.5}      # per member and round; training starts afresh every round
+training: {epochs: 20}                   # per member and round, afresh every round; max_minutes: a safety cap
 score_from: null        # default: the model's history
 horizon: 8
 fit_overrides: []

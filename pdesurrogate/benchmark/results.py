@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..evaluation.results import read_results
 from ..evaluation.scoring import BASELINES
-from .intervals import Interval
+from .intervals import Interval, non_negative
 
 _KEY = ("model", "split", "variable", "metric")
 ENSEMBLE_SUFFIX = "/ensemble"
@@ -97,7 +97,7 @@ class Results:
     def interval(self, model: str, split: str, variable: str, metric: str) -> Interval | None:
         """The horizon mean of ``metric`` per seed, then its mean and 95 % interval over seeds."""
         table = self.get(model, split, variable, metric)
-        return None if table is None else Interval.of(table.per_seed())
+        return None if table is None else Interval.of(table.per_seed(), non_negative(metric))
 
     @property
     def trained(self) -> list[str]:

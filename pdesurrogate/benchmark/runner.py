@@ -36,11 +36,13 @@ from ..run_directory import RunDirectory, enable_progress_lines, exclusive_lock,
 from ..evaluation.scoring import ScoringWindow
 from ..provenance import commit, machine
 from ..training.checkpoint import load_surrogate
+from ..training.budget import read_budget_record
 from ..training.device import evaluation_device, without_torchrun_environment
 from ..training.fit import fit_arguments, train_run
 from .config import BenchmarkConfig, ModelSpec, check_splits
 from .ensembles import benchmark_ensemble_rows
 from .report import write_report
+from .solvers import score_solvers
 from .speed import measure_speed
 
 def _duration(seconds: float) -> str:
@@ -126,7 +128,8 @@ class Benchmark:
             rollout_seconds[split] = score.rollout_seconds
         write_results(directory / "results.csv", rows)
         done = {"model": model.name, "seed": seed, "checkpoint": str(selected.relative_to(self.out)),
-                "fit_seconds": fit_seconds, "rollout_seconds": rollout_seconds,
+                "fit_seconds": fit_seconds, "budget": read_budget_record(directory / "checkpoints"),
+                "rollout_seconds": rollout_seconds,
                 "device": str(evaluation_device()), "samples": {s: reader.split(s).samples for s in self.config.splits}}
         write_json(directory / "done.json", done)
         return done
@@ -170,7 +173,7 @@ class Benchmark:
             base = []
             for split in self.config.splits:
                 base += evaluate_baselines(reader, split, self.window, self.config.variables)
-            write_results(baselines, base)
+            write_results(baselines, base + score_solvers(self, reader))
         ensembles = benchmark_ensemble_rows(self, reader)
         frames += [read_results(baselines)] + ([result_frame(ensembles)] if ensembles else [])
         write_results(self.out / "results.csv", pd.concat(frames, ignore_index=True))
@@ -185,7 +188,9 @@ class Benchmark:
                 "id_split": self.config.id_split, "ood_splits": ood,
                 "sweep_split": "sweep" if "sweep" in self.config.splits else None,
                 "score_from": self.config.score_from, "horizon": self.config.horizon, "headline_metric": "rel_l2",
-                "missing_runs": missing,
+                "missing_runs": missing, "budget": {"epochs": self.config.epochs, "max_minutes": self.config.minutes},
+                "runs": {f"{m.name} seed {s}": self.finished(m, s) for m, s in self.config.runs()
+                         if self.finished(m, s) is not None},
                 "ensemble_members": {m.name: sum(self.finished(m, s) is not None for s in self.config.seeds)
                                      for m in self.config.models}}
         report = write_report(self.out, self.data_root, meta)

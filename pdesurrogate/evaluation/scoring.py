@@ -27,7 +27,9 @@ from . import metrics
 
 """The columns of ``results.csv``: one row per model, seed, split, sample, scored frame, variable and metric."""
 
-BASELINES = ("persistence", "training_mean")
+BASELINES = ("persistence", "training_mean", "coarse_solver")
+"""Baselines' model names (their role in ``results.csv``); ``coarse_solver`` is the dataset's own solver
+on the saved grid (:mod:`pdesurrogate.evaluation.coarse_solver`), present where the data has one."""
 
 
 @dataclass(frozen=True)
