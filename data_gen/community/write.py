@@ -23,6 +23,7 @@ from ..dataset.statistics import RunningMoments
 from ..dataset.writer import ShardLayout, ShardWriter, sha256_of
 from .coarsen import coarse_positions, truncate
 from .config import ImportConfig
+from .errors import SourceError
 from .plan import ImportPlan
 
 TARGET_SHARD_BYTES = 256 * 2**20
@@ -132,6 +133,8 @@ def _write(plan: ImportPlan, config: ImportConfig, fmt: str, root: Path, out: Pa
     steps = f"; fields transposed from the source's (x, y) to (y, x)" + (
         f"; spectrally truncated from {sy} x {sx} to {my} x {mx}" if coarsened else "")
     history = f"{now()}: {command}{steps}"
+    seed_meaning = ("seed of the sample's random stream, as recorded by the source" if first.seeds is not None else
+                    "identifier of the source trajectory: source file index * 2**32 + trajectory index")
 
     sources = [{"file": s.name, "bytes": s.path.stat().st_size, "sha256": sha256_of(s.path),
                 "trajectories": s.trajectories, "kept": plan.kept[i], "parameters": s.parameters,
@@ -143,6 +146,7 @@ def _write(plan: ImportPlan, config: ImportConfig, fmt: str, root: Path, out: Pa
         samples = [(r.source, t) for r in split.runs for t in range(r.start, r.stop)]
         layout = ShardLayout(coordinates=x, y_coordinates=y, times=plan.times, variables=plan.variables,
                              parameters=parameter_meta, length_units=layout_units[0], time_units=layout_units[1],
+                             seed_meaning=seed_meaning,
                              attributes=_attributes(plan, config, fmt, split.name, history, licence, citation))
         entries = []
         for first_sample in range(0, len(samples), per_shard):
@@ -156,6 +160,10 @@ def _write(plan: ImportPlan, config: ImportConfig, fmt: str, root: Path, out: Pa
             try:
                 for j, (s, t) in enumerate(chunk):
                     fields = plan.sources[s].read(t)
+                    for v in plan.variables:
+                        if not np.isfinite(fields[v]).all():
+                            raise SourceError(f"{plan.sources[s].name}: trajectory {t} of '{v}' holds NaN/Inf "
+                                              "(a corrupted or diverged source)")
                     block = np.stack([truncate(fields[v], plan.shape) for v in plan.variables], axis=1)
                     if split.name == "train":
                         for k, v in enumerate(plan.variables):

@@ -33,6 +33,7 @@ class ShardLayout:
     attributes: dict = field(default_factory=dict)  # global attributes
     # Positions along y where they differ from those along x: a non-square grid or another length.
     y_coordinates: np.ndarray | None = None
+    seed_meaning: str = "seed of the sample's random stream, from (split seed, sample index)"
 
     @property
     def y(self) -> np.ndarray:
@@ -96,8 +97,7 @@ class ShardWriter:
                                            "units": layout.length_units}, positions)
         for name, (long_name, units) in layout.parameters.items():
             variable(name, "f8", ("sample",), {"long_name": long_name, "units": units}, parameters[name])
-        variable("seed", "i8", ("sample",),
-                 {"long_name": "seed of the sample's random stream, from (split seed, sample index)"}, seeds)
+        variable("seed", "i8", ("sample",), {"long_name": layout.seed_meaning}, seeds)
         frames_per_chunk = max(1, min(frames, TARGET_CHUNK_BYTES // (4 * ny * nx)))
         for name, (long_name, units) in layout.variables.items():
             # fill_value=False: every value is written, so skip HDF5's prefill pass.
