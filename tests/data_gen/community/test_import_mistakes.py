@@ -125,7 +125,7 @@ def test_mat_files(tmp_path):
         del f["a"], f["u"]
         f.create_dataset("a", shape=(8, 8, 10**6), dtype=np.float64, chunks=(8, 8, 1))
         f.create_dataset("u", shape=(3, 8, 8, 10**6), dtype=np.float64, chunks=(3, 8, 8, 1))
-    refused("fno-mat", [path], tmp_path / "o", VISCOSITY, "big73.mat", "'u'", "cannot fit")
+    refused("fno-mat", [path], tmp_path / "o", VISCOSITY, "big73.mat", "'a' declares shape", "cannot fit")
 
 
 def test_pt_files_are_never_unpickled(tmp_path):
