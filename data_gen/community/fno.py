@@ -117,7 +117,7 @@ def _open_mat5(path: Path, saved_interval: float) -> SourceFile:
 
 def _open_mat73(path: Path, saved_interval: float) -> SourceFile:
     h5py = require_module("h5py", "importing MATLAB v7.3 .mat files (HDF5)")
-    from .well import _check_storage  # one storage check for every HDF5 container
+    from .well import check_hdf5_storage  # one storage check for every HDF5 container
 
     try:
         f = h5py.File(path, "r")
@@ -134,7 +134,7 @@ def _open_mat73(path: Path, saved_interval: float) -> SourceFile:
         size = path.stat().st_size
         for key in ("a", "u", "t"):
             if key in f:
-                _check_storage(h5py, path, f"'{key}'", f[key], size)
+                check_hdf5_storage(h5py, path, f"'{key}'", f[key], size)
         times = _frame_times(path, f["t"][()] if "t" in f else None, frames)
 
         def read(i: int) -> dict[str, np.ndarray]:

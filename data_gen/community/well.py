@@ -63,7 +63,7 @@ def _flag(attrs, key: str, default: bool = True) -> bool:
     return bool(np.asarray(attrs.get(key, default)).all())
 
 
-def _check_storage(h5py, path: Path, name: str, dataset, file_size: int) -> None:
+def check_hdf5_storage(h5py, path: Path, name: str, dataset, file_size: int) -> None:
     """Refuse a dataset the file cannot hold: declared size vs stored bytes, extents vs file size."""
     filters = bool(dataset.compression) or bool(dataset.id.get_create_plist().get_nfilters())
     layout = dataset.id.get_create_plist().get_layout()
@@ -157,7 +157,7 @@ def _describe(h5py, path: Path, f) -> SourceFile:
     axes = {}
     for axis in ("time", "x", "y"):
         dataset = _dataset(path, dimensions, axis)
-        _check_storage(h5py, path, f"dimensions/{axis}", dataset, file_size)
+        check_hdf5_storage(h5py, path, f"dimensions/{axis}", dataset, file_size)
         values = np.asarray(dataset[()], dtype=np.float64)
         if axis == "time" and values.ndim == 2:  # sample-varying times: accepted when all agree
             if not (values == values[:1]).all():
@@ -188,7 +188,7 @@ def _describe(h5py, path: Path, f) -> SourceFile:
             shape = expected + ((2,) if kind == "t1_fields" else ())
             meaning = "(n_trajectories, time, x, y" + (", component)" if kind == "t1_fields" else ")")
             expect_shape(path, where, dataset.shape, shape, meaning)
-            _check_storage(h5py, path, where, dataset, file_size)
+            check_hdf5_storage(h5py, path, where, dataset, file_size)
             long_name = _text(dataset.attrs.get("long_name", name.replace("_", " ")))
             units = _text(dataset.attrs.get("units", "1"))
             if kind == "t0_fields":
