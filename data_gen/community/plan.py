@@ -18,6 +18,7 @@ from .source import SourceFile
 from .well import KNOWN_DATASETS, VISCOSITY_NAMES
 
 RESERVED = ("sample", "seed", "time", "x", "y")
+CANONICAL_SPLITS = ("train", "val", "test_id", "test_ood", "sweep")
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,12 @@ def _split_rules(sources: list[SourceFile], config: ImportConfig, kept: list[int
         return [_apply(rule, sources, kept) for rule in config.splits]
     if all(s.split is not None for s in sources):  # a pdesurrogate export: the splits it recorded
         order: dict[str, list[Run]] = {}
-        for i, s in enumerate(sources):
-            order.setdefault(s.split, []).append(Run(i, 0, kept[i]))
-        return [SplitPlan(name, runs) for name, runs in order.items()]
+        # The export numbers its files in sample order, so file names order each split's samples.
+        for i in sorted(range(len(sources)), key=lambda i: sources[i].name):
+            order.setdefault(sources[i].split, []).append(Run(i, 0, kept[i]))
+        names = sorted(order, key=lambda n: (CANONICAL_SPLITS.index(n) if n in CANONICAL_SPLITS else
+                                             len(CANONICAL_SPLITS), n))
+        return [SplitPlan(name, order[name]) for name in names]
     plans = [SplitPlan(name, []) for name, _ in DEFAULT_FRACTIONS]
     for i, s in enumerate(sources):
         n = kept[i]
