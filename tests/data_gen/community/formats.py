@@ -51,17 +51,30 @@ def write_well(path: Path, reynolds: float = 1e4, schmidt: float = 1.0, trajecto
         f.attrs["Schmidt"] = schmidt
         dims = f.create_group("dimensions")
         dims.attrs["spatial_dims"] = ["x", "y"]
-        dims.create_dataset("time", data=TIMES.astype(np.float32))
-        dims.create_dataset("x", data=x.astype(np.float32))
-        dims.create_dataset("y", data=y.astype(np.float32))
+        for name, values in (("time", TIMES), ("x", x), ("y", y)):
+            d = dims.create_dataset(name, data=values.astype(np.float32))
+            d.attrs["sample_varying"] = False
+            d.attrs["time_varying"] = name == "time"
         bcs = f.create_group("boundary_conditions")
         for axis, kind in (("x", boundary), ("y", "periodic")):
             bc = bcs.create_group(f"{axis}_{kind}")
             bc.attrs["associated_dims"] = [axis]
             bc.attrs["associated_fields"] = ["tracer"] if kind != "periodic" else []
             bc.attrs["bc_type"] = kind.upper() if kind == "periodic" else kind
-            bc.create_dataset("mask", data=np.eye(1, nx if axis == "x" else ny, dtype=bool)[0])
+            bc.attrs["sample_varying"] = False
+            bc.attrs["time_varying"] = False
+            mask = np.zeros(nx if axis == "x" else ny, dtype=bool)
+            mask[[0, -1]] = True
+            bc.create_dataset("mask", data=mask)
+            bc.create_dataset("values", data=np.zeros(2, np.float32))
+        scalars = f.create_group("scalars")  # The Well repeats its parameters as constant scalars
+        scalars.attrs["field_names"] = ["Reynolds", "Schmidt"]
+        for name, value in (("Reynolds", reynolds), ("Schmidt", schmidt)):
+            d = scalars.create_dataset(name, data=np.float64(value))
+            d.attrs["sample_varying"] = False
+            d.attrs["time_varying"] = False
         t0, t1 = f.create_group("t0_fields"), f.create_group("t1_fields")
+        f.create_group("t2_fields").attrs["field_names"] = []
         t0.attrs["field_names"] = ["tracer", "pressure"]
         t1.attrs["field_names"] = ["velocity"]
         for group, name, law in ((t0, "tracer", tracer), (t0, "pressure", pressure), (t1, "velocity", velocity)):

@@ -84,3 +84,24 @@ def test_an_imported_dataset_round_trips(tmp_path):
     second = json.loads((tmp_path / "second" / "manifest.json").read_text())
     assert second["import"]["licence"] == first["import"]["licence"]
     assert second["variables"] == first["variables"] == ["tracer", "pressure", "u", "v"]
+
+
+def test_the_wells_own_reader_reads_the_export_and_the_test_files(tmp_path):
+    """With the_well installed (optional), its WellDataset reads both what we export and our test
+    files, with the same values: (x, y) order, fields in t0 then t1 order."""
+    well = pytest.importorskip("the_well.data")
+    (tmp_path / "source").mkdir()
+    files = [write_well(tmp_path / "source" / f"shear_{re:g}.hdf5", reynolds=re) for re in (1e4, 1e5)]
+    import_dataset("the-well", files, tmp_path / "ds", parse_import_config(
+        "splits:\n  train: {where: {Reynolds: 10000}}\n  test_ood: {where: {Reynolds: 100000}}\n"))
+    export_well(tmp_path / "ds", tmp_path / "well")
+    shard = read_split(tmp_path / "ds", "train")
+    for directory in (tmp_path / "well" / "data" / "train", tmp_path / "source"):
+        dataset = well.WellDataset(path=str(directory), n_steps_input=1, n_steps_output=1, use_normalization=False)
+        assert dataset.metadata.field_names[0] == ["tracer", "pressure"]
+        assert dataset.metadata.spatial_resolution == (8, 4)
+        item = dataset[0]  # trajectory 0 of the first file, frames 0 → 1
+        fields = item["input_fields"][0].numpy()  # (x, y, channel)
+        np.testing.assert_array_equal(fields[..., 0], shard["tracer"][0, 0].T)
+        np.testing.assert_array_equal(fields[..., 2], shard["u"][0, 0].T)
+        np.testing.assert_array_equal(item["output_fields"][0].numpy()[..., 3], shard["v"][0, 1].T)
