@@ -23,6 +23,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
+from ..dataset.writer import model_time_units
 from .errors import SourceError, require_module
 from .well import ATTRIBUTES_ATTRIBUTE, SEED_SCALAR, SPLIT_ATTRIBUTE
 
@@ -104,7 +105,9 @@ def _write_shard(h5py, nc, split: str, name: str, directory: Path, counter: int)
                 "parameters": {p: list(_meta(nc[p])) for p in per_sample},
                 "variables": fields}
     times, x, y = (np.asarray(nc[k][:], dtype=np.float64) for k in ("time", "x", "y"))
-    units = {k: nc[k].getncattr("units") for k in ("time", "x") if "units" in nc[k].ncattrs()}
+    units = {"time": model_time_units({a: nc["time"].getncattr(a) for a in nc["time"].ncattrs()})}
+    if "units" in nc["x"].ncattrs():
+        units["x"] = nc["x"].getncattr("units")
     for start, stop in _runs(per_sample, len(seeds)):
         path = directory / f"{name}_{split}_{counter:05d}.hdf5"
         counter += 1

@@ -44,6 +44,38 @@ class ShardLayout:
         return self.coordinates
 
 
+# CF 1.10 (and the IOOS checker) require a coordinate named `time` to carry standard_name "time"
+# and units "<unit> since <epoch>". A nondimensional model time has no such unit, so it is written
+# as seconds since the epoch: the stored numbers are the model times unchanged, and the comment
+# says how to read them (xarray: `decode_times=False` keeps them as numbers).
+EPOCH = "1970-01-01 00:00:00"
+NONDIMENSIONAL_TIME = ("nondimensional model time, written as seconds since the epoch because CF requires a time "
+                       "axis in '<unit> since <epoch>'; the values are the model times (open with "
+                       "decode_times=False to read them as numbers)")
+
+
+def time_attributes(time_units: str) -> dict:
+    nondimensional = time_units in ("1", "")
+    return {"long_name": "simulation time" + (" (nondimensional)" if nondimensional else ""), "standard_name": "time",
+            "axis": "T", "units": f"{'seconds' if nondimensional else time_units} since {EPOCH}",
+            "calendar": "proleptic_gregorian", **({"comment": NONDIMENSIONAL_TIME} if nondimensional else {})}
+
+
+def model_time_units(attributes: dict) -> str:
+    """The model's own time unit from a ``time`` coordinate written by :func:`time_attributes`."""
+    units = str(attributes.get("units", "1"))
+    if attributes.get("comment") == NONDIMENSIONAL_TIME:
+        return "1"
+    return units.split(" since ")[0]
+
+
+def position_attributes(axis: str, length_units: str) -> dict:
+    attributes = {"long_name": f"{axis} position", "axis": axis.upper(), "units": length_units}
+    if length_units not in ("1", ""):  # a length: CF's projected coordinates (never longitude/latitude)
+        attributes["standard_name"] = f"projection_{axis}_coordinate"
+    return attributes
+
+
 def sha256_of(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
@@ -87,14 +119,9 @@ class ShardWriter:
 
         variable("sample", "i8", ("sample",), {"long_name": "sample index within the split"},
                  np.asarray(sample_indices, dtype=np.int64))
-        # No CF standard_name: standard_name "time" requires units of time ("s", "days since ..."),
-        # and a nondimensional model's time has none.
-        time_name = "simulation time (nondimensional)" if layout.time_units == "1" else "simulation time"
-        variable("time", "f8", ("time",), {"long_name": time_name, "axis": "T", "units": layout.time_units},
-                 layout.times)
+        variable("time", "f8", ("time",), time_attributes(layout.time_units), layout.times)
         for axis, positions in (("y", layout.y), ("x", layout.x)):
-            variable(axis, "f8", (axis,), {"long_name": f"{axis} position", "axis": axis.upper(),
-                                           "units": layout.length_units}, positions)
+            variable(axis, "f8", (axis,), position_attributes(axis, layout.length_units), positions)
         for name, (long_name, units) in layout.parameters.items():
             variable(name, "f8", ("sample",), {"long_name": long_name, "units": units}, parameters[name])
         variable("seed", "i8", ("sample",), {"long_name": layout.seed_meaning}, seeds)
