@@ -34,7 +34,7 @@ def grid():
 
 def write_well(path: Path, reynolds: float = 1e4, schmidt: float = 1.0, trajectories: int = 3,
                boundary: str = "periodic", nx: int = NX, ny: int = NY, drop: str | None = None,
-               parameters: list[str] | None = None) -> Path:
+               parameters: list[str] | None = None, times: np.ndarray = TIMES) -> Path:
     """A shear_flow-like file of The Well: t0 tracer and pressure, t1 velocity, arrays (x, y)."""
     import h5py
 
@@ -51,7 +51,7 @@ def write_well(path: Path, reynolds: float = 1e4, schmidt: float = 1.0, trajecto
         f.attrs["Schmidt"] = schmidt
         dims = f.create_group("dimensions")
         dims.attrs["spatial_dims"] = ["x", "y"]
-        for name, values in (("time", TIMES), ("x", x), ("y", y)):
+        for name, values in (("time", times), ("x", x), ("y", y)):
             d = dims.create_dataset(name, data=values.astype(np.float32))
             d.attrs["sample_varying"] = False
             d.attrs["time_varying"] = name == "time"
@@ -80,7 +80,7 @@ def write_well(path: Path, reynolds: float = 1e4, schmidt: float = 1.0, trajecto
         for group, name, law in ((t0, "tracer", tracer), (t0, "pressure", pressure), (t1, "velocity", velocity)):
             if name == drop:
                 continue
-            data = np.stack([np.stack([law(X, Y, t, b, reynolds) for t in TIMES]) for b in range(trajectories)])
+            data = np.stack([np.stack([law(X, Y, t, b, reynolds) for t in times]) for b in range(trajectories)])
             d = group.create_dataset(name, data=data)
             d.attrs["dim_varying"] = [True, True]
             d.attrs["sample_varying"] = True
