@@ -157,16 +157,16 @@ def shell_spectrum(field: torch.Tensor, domain_lengths: tuple[float, float] | No
                    ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Shell-summed power ``E_j = ½ Σ_{(j−½)Δ < |k| ≤ (j+½)Δ} |f̂_k|²`` and the band scale ``k_N``.
 
-    In units of ``2π/L_x``; the shell width ``Δ`` is the larger of the two fundamentals
-    (``max(1, L_x/L_y)``), so every shell holds modes along both axes; modes beyond ``k_N`` (the
-    corners) go to the last shell. On a square grid this is
+    In units of ``2π/L_x``; the shell width ``Δ`` is the smaller of the two fundamentals
+    (``min(1, L_x/L_y)``), so no mode but the mean falls into shell 0; modes beyond ``k_N`` (the
+    corners, and the longer axis' high wavenumbers) go to the last shell. On a square grid this is
     :func:`data_gen.spectral.isotropic_spectrum` (integer shells ``0 … N/2``). Returns
     ``(shell wavenumbers j·Δ, E, k_N)``.
     """
     ny, nx = field.shape[-2:]
     radius_squared, nyquist = _radius_squared((ny, nx), domain_lengths, field.device)
     ly, lx = domain_lengths if domain_lengths is not None else (float(ny), float(nx))
-    width = max(1.0, lx / ly)
+    width = min(1.0, lx / ly)
     last = int(math.floor(nyquist / width + 1e-9))
     shell = (radius_squared.sqrt() / width).round().long().clamp(max=last)
     power = 0.5 * torch.fft.fft2(field, norm="forward").abs().square()
