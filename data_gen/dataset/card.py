@@ -125,8 +125,10 @@ def render_card(root: Path, manifest: dict, stats: dict) -> str:
                   str(manifest.get("config", "")).rstrip(), "```"]
     lines += ["", "Every shard's sha256 is in `manifest.json`; `pdesurrogate verify DIR` checks them.", "",
               "## Load it in xarray", "", "```python", "import xarray as xr", "",
-              f'train = xr.open_mfdataset("{root.name}/train/shard-*.nc", combine="nested", concat_dim="sample")',
-              f"vorticity_or_first_field = train[{next(iter(head['fields']))!r}]  # (sample, time, y, x)",
+              "# decode_times=False: the model times as numbers (CF needs them written as seconds since an epoch)",
+              f'train = xr.open_mfdataset("{root.name}/train/shard-*.nc", combine="nested", concat_dim="sample",',
+              "                          decode_times=False)",
+              f"{next(iter(head['fields']))} = train[{next(iter(head['fields']))!r}]  # (sample, time, y, x), float32",
               "```", ""]
     return "\n".join(lines)
 
