@@ -116,6 +116,13 @@ def _radius_squared(shape: tuple[int, int], domain_lengths: tuple[float, float] 
     return my.reshape(-1, 1) ** 2 + mx.reshape(1, -1) ** 2, min(nx, ny * scale) / 2
 
 
+def band_scale(shape: tuple[int, int], domain_lengths: tuple[float, float]) -> float:
+    """``k_N = π·min(N_x/L_x, N_y/L_y)`` in physical units (radians per unit length): the band edges
+    of :func:`spectral_band_errors` are fractions of it (``πN/L`` on a square grid)."""
+    (ny, nx), (ly, lx) = shape, domain_lengths
+    return math.pi * min(nx / lx, ny / ly)
+
+
 def spectral_band_errors(
     prediction: torch.Tensor, truth: torch.Tensor, bands: dict[str, tuple[float, float]] = DEFAULT_BANDS,
     domain_lengths: tuple[float, float] | None = None,

@@ -68,4 +68,7 @@ def test_a_benchmark_on_an_imported_well_dataset_with_a_reynolds_split(tmp_path)
         np.testing.assert_allclose(nc["y"][:], np.arange(8) * 2 / 8)
     report = (out / "report.md").read_text()
     assert "test_ood" in report and "shear_fno_cond_small" in report and "persistence" in report
+    # k_N = π·min(16/1, 8/2) = 4π: the band edges π and 2π, in physical units.
+    assert "- Grid: 8 (y) × 16 (x) on a periodic 2 × 1 box" in report
+    assert "low (0, 3.142], mid (3.142, 6.283], high > 6.283 (k_N = π·min(N_x/L_x, N_y/L_y) = 12.57)" in report
     assert (out / "figures" / "spectra_test_ood.png").is_file()
