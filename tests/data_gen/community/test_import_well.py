@@ -101,3 +101,15 @@ def test_default_splits_cap_and_coarsening_by_spectral_truncation(tmp_path):
             np.testing.assert_allclose(train["tracer"][trajectory, k], tracer(X, Y, t, trajectory, 1e4), atol=2e-6)
             np.testing.assert_allclose(train["v"][trajectory, k], velocity(X, Y, t, trajectory, 1e4)[..., 1],
                                        atol=2e-6)
+
+
+def test_verify_checks_an_imported_dataset_against_its_manifest(tmp_path, shear_files):
+    import_dataset("the-well", shear_files, tmp_path / "ds", parse_import_config(SPLITS))
+    shard = tmp_path / "ds" / "val" / "shard-00000.nc"
+    data = bytearray(shard.read_bytes())
+    data[-100] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    (tmp_path / "ds" / "train" / "notes.txt").write_text("x")
+    problems = verify(tmp_path / "ds").problems
+    assert "val/shard-00000.nc: sha256 does not match manifest.json (the file was altered)" in problems
+    assert "train/notes.txt: unexpected file" in problems
