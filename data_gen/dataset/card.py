@@ -15,6 +15,7 @@ import netCDF4
 import numpy as np
 
 from .atomic import atomic_write_text
+from .writer import model_time_units
 
 CARD = "DATASET.md"
 GENERATED_LICENCE = ("chosen by whoever generated it (pdesurrogate, MIT-licensed, claims no rights in the data it "
@@ -32,7 +33,8 @@ def _header(path: Path) -> dict:
                       for v, var in nc.variables.items() if var.dimensions == ("sample",) and v != "sample"}
         return {"attributes": {a: nc.getncattr(a) for a in nc.ncattrs()}, "fields": fields, "per_sample": per_sample,
                 "x": np.asarray(nc["x"][:]), "y": np.asarray(nc["y"][:]), "time": np.asarray(nc["time"][:]),
-                "time_units": nc["time"].getncattr("units") if "units" in nc["time"].ncattrs() else "",
+                # The model's own unit ("1": nondimensional), not CF's "seconds since the epoch" spelling.
+                "time_units": model_time_units({a: nc["time"].getncattr(a) for a in nc["time"].ncattrs()}),
                 "length_units": nc["x"].getncattr("units") if "units" in nc["x"].ncattrs() else ""}
 
 
