@@ -85,8 +85,10 @@ class FNO(Surrogate):
         require_positive(hidden_channels=hidden_channels, layers=layers, modes=modes,
                          lifting_channels=lifting_channels, projection_channels=projection_channels)
         if self.grid_shape is not None and modes > min(self.grid_shape) // 2:
-            raise ArchitectureError("modes", f"must be <= min(ny, nx) // 2 = {min(self.grid_shape) // 2} at resolution "
-                                             f"{resolution} (got {modes})")
+            ny, nx = self.grid_shape
+            bound = "resolution // 2" if ny == nx else "min(ny, nx) // 2"
+            raise ArchitectureError("modes", f"must be <= {bound} = {min(ny, nx) // 2} at resolution {resolution} "
+                                             f"(got {modes})")
         if not 0 <= domain_padding < 1:
             raise ArchitectureError("domain_padding", f"must be in [0, 1) (got {domain_padding})")
         self.grid = GridEmbedding2d(grid_embedding) if grid_embedding != "none" else None

@@ -15,7 +15,7 @@ SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "import_cost.py"
 
 
 def test_the_import_cost_script_prints_json():
-    result = subprocess.run([sys.executable, str(SCRIPT), "--megabytes", "3", "--repeats", "1"],
+    result = subprocess.run([sys.executable, str(SCRIPT), "--megabytes", "3", "--repeats", "1", "--grid", "64", "32"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
