@@ -38,6 +38,7 @@ def model_config(directory: Path, name: str) -> str:
     return str(path)
 
 
+@pytest.mark.slow  # three trainings: about a minute on 2 busy cores
 def test_a_benchmark_on_an_imported_well_dataset_with_a_reynolds_split(tmp_path):
     times = np.arange(8) * 0.5
     files = [write_well(tmp_path / f"shear_flow_Re{re:g}.hdf5", reynolds=re, trajectories=4, nx=16, ny=8, times=times)
