@@ -23,6 +23,21 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 HERE = "tests/test_documentation.py"
 
 EXERCISED = {
+    ".venv/bin/pdesurrogate import the-well data/the_well/shear_flow/data/*/*.hdf5 --out data/shear_flow_re "
+    "--config configs/import/shear_flow_reynolds.yaml":
+        "tests/pdesurrogate/test_import_command.py::test_import_verify_export_and_one_line_errors",
+    ".venv/bin/pdesurrogate import fno-mat ns_V1e-3_N5000_T50.mat --out data/fno_ns_1e-3 "
+    "--config configs/import/fno_ns_1e-3.yaml":
+        "tests/data_gen/community/test_import_fno.py::test_mat_files_prepend_the_initial_frame_and_transpose",
+    ".venv/bin/pdesurrogate import fno-pt nsforcing_128_train.pt --out data/nsforcing_128 "
+    "--config configs/import/fno_ns_1e-3.yaml":
+        "tests/data_gen/community/test_import_fno.py::test_pt_dictionaries_of_tensors",
+    ".venv/bin/pdesurrogate verify data/shear_flow_re":
+        "tests/pdesurrogate/test_import_command.py::test_import_verify_export_and_one_line_errors",
+    ".venv/bin/pdesurrogate export the-well data/ns_ood_small --out exports/ns_ood_small":
+        "tests/pdesurrogate/test_import_command.py::test_import_verify_export_and_one_line_errors",
+    ".venv/bin/python benchmarks/import_cost.py --megabytes 300":
+        "tests/data_gen/community/test_import_cost_script.py::test_the_import_cost_script_prints_json",
     "make demo": "tests/pdesurrogate/test_quickstart.py::test_quickstart_writes_a_report_whose_every_link_exists",
     "make test": HERE,
     ".venv/bin/pdesurrogate benchmark configs/bench/ns_ood_small.yaml --out runs/bench/ns_ood_small":

@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from .atomic import atomic_write_text, write_json
+from .card import CARD, write_card
 from .config import DatasetConfig
 from .fingerprint import data_settings
 from .locking import exclusive_lock
@@ -122,7 +123,7 @@ class DatasetDirectory:
 
     def _clear(self, resolved: dict) -> None:
         """Remove what a previous dataset wrote here (and nothing else a user may have put here)."""
-        for path in (self.manifest_path, self.stats_path):
+        for path in (self.manifest_path, self.stats_path, self.root / CARD):
             path.unlink(missing_ok=True)
         for split in resolved.get("splits", {}):
             directory = self.root / split
@@ -167,7 +168,9 @@ class DatasetDirectory:
                 return existing  # already complete: leave it (and its creation time) as it is
             stored = self.stored_settings() or {}
             manifest = assemble_manifest(config, shards, records, started=stored.get("started"))
-            write_json(self.stats_path, train_statistics(config, records, shards))
+            stats = train_statistics(config, records, shards)
+            write_json(self.stats_path, stats)
+            write_card(self.root, manifest, stats)  # before the manifest, whose presence marks completion
             write_json(self.manifest_path, manifest)
             # The manifest now holds every record; drop the per-shard files (and the in-progress
             # config, which the manifest supersedes).

@@ -21,6 +21,7 @@ from .config import ConfigError, DatasetConfig, parse_config, parse_settings
 from .layout import shard_layout
 from .directory import DatasetDirectory
 from .plan import Shard, dataset_shards, sample_parameters, sample_seeds
+from .recorded import verify_imported
 from .writer import sha256_of
 
 REQUIRED_ATTRIBUTES = (
@@ -205,6 +206,9 @@ def verify(root: str | Path) -> VerificationReport:
     directory = DatasetDirectory(root)
     report = VerificationReport(root)
     problems = report.problems
+    recorded = directory.read_manifest()
+    if isinstance(recorded, dict) and recorded.get("origin") == "import":
+        return _verify_imported(directory, recorded, report)
     config, manifest = _config_of(directory, problems)
     if config is None:
         return report
@@ -244,6 +248,24 @@ def verify(root: str | Path) -> VerificationReport:
                     what = "leftover temporary file of an interrupted run" if path.name.endswith(".tmp") else "unexpected file"
                     problems.append(f"{relative}: {what}")
 
+    _check_disjoint(seeds, problems)
+    if manifest:
+        _check_stats(directory, config.variables, problems)
+    return report
+
+
+def _verify_imported(directory: DatasetDirectory, manifest: dict, report: VerificationReport) -> VerificationReport:
+    """An imported dataset: checked against what its manifest records (it has no generation config)."""
+    problems = report.problems
+    seeds = verify_imported(directory.root, manifest, problems)
+    report.sample_counts = {name: int(entry.get("samples", 0)) for name, entry in manifest.get("splits", {}).items()}
+    report.shards = sum(len(entry.get("shards", [])) for entry in manifest.get("splits", {}).values())
+    _check_disjoint(seeds, problems)
+    _check_stats(directory, manifest.get("variables", []), problems)
+    return report
+
+
+def _check_disjoint(seeds: dict[str, list[np.ndarray]], problems: list[str]) -> None:
     names = list(seeds)
     for i, first in enumerate(names):
         a = np.concatenate(seeds[first]) if seeds[first] else np.empty(0, np.int64)
@@ -255,12 +277,8 @@ def verify(root: str | Path) -> VerificationReport:
             if len(shared):
                 problems.append(f"splits '{first}' and '{second}' share {len(shared)} sample seed(s): not disjoint")
 
-    if manifest:
-        _check_stats(directory, config, problems)
-    return report
 
-
-def _check_stats(directory: DatasetDirectory, config: DatasetConfig, problems: list[str]) -> None:
+def _check_stats(directory: DatasetDirectory, variables, problems: list[str]) -> None:
     try:
         stats = json.loads(directory.stats_path.read_text())
     except OSError:
@@ -271,7 +289,7 @@ def _check_stats(directory: DatasetDirectory, config: DatasetConfig, problems: l
         return
     if stats.get("split") != "train":
         problems.append(f"stats.json: computed on split {stats.get('split')!r}, expected 'train'")
-    for variable in config.variables:
+    for variable in variables:
         entry = stats.get("variables", {}).get(variable)
         if not entry or not all(isinstance(entry.get(k), (int, float)) and math.isfinite(entry[k]) for k in ("mean", "std")):
             problems.append(f"stats.json: no finite mean/std for '{variable}'")

@@ -24,13 +24,56 @@ TARGET_CHUNK_BYTES = 4 * 2**20
 class ShardLayout:
     """What every shard of a split holds, apart from the samples themselves."""
 
-    coordinates: np.ndarray  # positions of the saved points along x (and y)
+    coordinates: np.ndarray  # positions of the saved points along x (and along y unless y_coordinates)
     times: np.ndarray
     variables: dict[str, tuple[str, str]]  # name -> (long_name, units), each (sample, time, y, x)
     parameters: dict[str, tuple[str, str]]  # per-sample physical parameters, (sample,)
     length_units: str = "1"
     time_units: str = "1"
     attributes: dict = field(default_factory=dict)  # global attributes
+    # Positions along y where they differ from those along x: a non-square grid or another length.
+    y_coordinates: np.ndarray | None = None
+    seed_meaning: str = "seed of the sample's random stream, from (split seed, sample index)"
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.coordinates if self.y_coordinates is None else self.y_coordinates
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.coordinates
+
+
+# CF 1.10 (and the IOOS checker) require a coordinate named `time` to carry standard_name "time"
+# and units "<unit> since <epoch>". A nondimensional model time has no such unit, so it is written
+# as seconds since the epoch: the stored numbers are the model times unchanged, and the comment
+# says how to read them (xarray: `decode_times=False` keeps them as numbers).
+EPOCH = "1970-01-01 00:00:00"
+NONDIMENSIONAL_TIME = ("nondimensional model time, written as seconds since the epoch because CF requires a time "
+                       "axis in '<unit> since <epoch>'; the values are the model times (open with "
+                       "decode_times=False to read them as numbers)")
+
+
+def time_attributes(time_units: str) -> dict:
+    nondimensional = time_units in ("1", "")
+    return {"long_name": "simulation time" + (" (nondimensional)" if nondimensional else ""), "standard_name": "time",
+            "axis": "T", "units": f"{'seconds' if nondimensional else time_units} since {EPOCH}",
+            "calendar": "proleptic_gregorian", **({"comment": NONDIMENSIONAL_TIME} if nondimensional else {})}
+
+
+def model_time_units(attributes: dict) -> str:
+    """The model's own time unit from a ``time`` coordinate written by :func:`time_attributes`."""
+    units = str(attributes.get("units", "1"))
+    if attributes.get("comment") == NONDIMENSIONAL_TIME:
+        return "1"
+    return units.split(" since ")[0]
+
+
+def position_attributes(axis: str, length_units: str) -> dict:
+    attributes = {"long_name": f"{axis} position", "axis": axis.upper(), "units": length_units}
+    if length_units not in ("1", ""):  # a length: CF's projected coordinates (never longitude/latitude)
+        attributes["standard_name"] = f"projection_{axis}_coordinate"
+    return attributes
 
 
 def sha256_of(path: Path) -> str:
@@ -59,13 +102,13 @@ class ShardWriter:
         self.temporary = self.path.with_name(self.path.name + ".tmp")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.variables = list(layout.variables)
-        n, frames, samples = len(layout.coordinates), len(layout.times), len(sample_indices)
+        ny, nx, frames, samples = len(layout.y), len(layout.x), len(layout.times), len(sample_indices)
         ds = self.dataset = netCDF4.Dataset(self.temporary, "w", format="NETCDF4")
         ds.setncatts(layout.attributes)
         ds.createDimension("sample", samples)
         ds.createDimension("time", frames)
-        ds.createDimension("y", n)
-        ds.createDimension("x", n)
+        ds.createDimension("y", ny)
+        ds.createDimension("x", nx)
 
         def variable(name, dtype, dims, attributes, values=None, **kw):
             var = ds.createVariable(name, dtype, dims, **kw)
@@ -76,23 +119,17 @@ class ShardWriter:
 
         variable("sample", "i8", ("sample",), {"long_name": "sample index within the split"},
                  np.asarray(sample_indices, dtype=np.int64))
-        # No CF standard_name: standard_name "time" requires units of time ("s", "days since ..."),
-        # and a nondimensional model's time has none.
-        time_name = "simulation time (nondimensional)" if layout.time_units == "1" else "simulation time"
-        variable("time", "f8", ("time",), {"long_name": time_name, "axis": "T", "units": layout.time_units},
-                 layout.times)
-        for axis in ("y", "x"):
-            variable(axis, "f8", (axis,), {"long_name": f"{axis} position", "axis": axis.upper(),
-                                           "units": layout.length_units}, layout.coordinates)
+        variable("time", "f8", ("time",), time_attributes(layout.time_units), layout.times)
+        for axis, positions in (("y", layout.y), ("x", layout.x)):
+            variable(axis, "f8", (axis,), position_attributes(axis, layout.length_units), positions)
         for name, (long_name, units) in layout.parameters.items():
             variable(name, "f8", ("sample",), {"long_name": long_name, "units": units}, parameters[name])
-        variable("seed", "i8", ("sample",),
-                 {"long_name": "seed of the sample's random stream, from (split seed, sample index)"}, seeds)
-        frames_per_chunk = max(1, min(frames, TARGET_CHUNK_BYTES // (4 * n * n)))
+        variable("seed", "i8", ("sample",), {"long_name": layout.seed_meaning}, seeds)
+        frames_per_chunk = max(1, min(frames, TARGET_CHUNK_BYTES // (4 * ny * nx)))
         for name, (long_name, units) in layout.variables.items():
             # fill_value=False: every value is written, so skip HDF5's prefill pass.
             variable(name, "f4", ("sample", "time", "y", "x"), {"long_name": long_name, "units": units},
-                     chunksizes=(1, frames_per_chunk, n, n), fill_value=False)
+                     chunksizes=(1, frames_per_chunk, ny, nx), fill_value=False)
 
     def write(self, start: int, block: np.ndarray) -> None:
         """``block`` is ``(batch, time, variable, y, x)`` float32 for samples ``start …`` of this shard."""

@@ -102,7 +102,7 @@ class Predictions:
 
 def read_last_frame(path: Path) -> Predictions:
     """The last scored frame of every field of a predictions file."""
-    with xr.open_dataset(path) as ds:
+    with xr.open_dataset(path, decode_times=False) as ds:  # model times as numbers, not dates
         variables = [v for v, var in ds.data_vars.items() if var.dims == ("sample", "time", "y", "x")]
         fields = {v: np.asarray(ds[v].isel(time=-1).values, dtype=np.float64) for v in variables}
         return Predictions(np.asarray(ds["sample"].values, dtype=np.int64), float(ds["time"].values[-1]), fields,

@@ -62,9 +62,11 @@ def _metric_label(metric: str) -> str:
     return labels.get(metric, metric)
 
 
-def _spectrum(fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shell wavenumbers and the mean over samples of the isotropic spectrum of ``(sample, y, x)``."""
-    k, energy = metrics.isotropic_spectrum(torch.from_numpy(np.ascontiguousarray(fields, dtype=np.float64)))
+def _spectrum(fields: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shell wavenumbers (units of 2π/L_x) and the mean over samples of the shell spectrum of
+    ``(sample, y, x)`` on the periodic box that the positions ``x``, ``y`` span (square or not)."""
+    lengths = (len(y) * float(y[1] - y[0]), len(x) * float(x[1] - x[0]))
+    k, energy, _ = metrics.shell_spectrum(torch.from_numpy(np.ascontiguousarray(fields, dtype=np.float64)), lengths)
     return k.numpy(), energy.mean(0).numpy()
 
 
@@ -189,7 +191,7 @@ class Figures:
         for axis, variable in zip(axes, variables):
             truth = self.dataset.truth(split, first.samples, variable, first.time)
             if truth is not None:
-                k, energy = _spectrum(truth)
+                k, energy = _spectrum(truth, first.x, first.y)
                 axis.loglog(k[1:], energy[1:], color="black", linewidth=2, label="truth (dataset)")
                 drawn = True
             for model, seeds in runs.items():
@@ -200,7 +202,7 @@ class Figures:
                     fields = prediction.fields[variable]
                     finite = np.isfinite(fields).all(axis=(-2, -1))
                     if finite.any():
-                        k, energy = _spectrum(fields[finite])
+                        k, energy = _spectrum(fields[finite], prediction.x, prediction.y)
                         per_seed.append(energy)
                 if not per_seed:
                     continue
@@ -213,7 +215,7 @@ class Figures:
                                       linewidth=0)
                 drawn = True
             axis.set_title(f"{variable}, split {split}, t = {self.dataset.time(first.time)}")
-            axis.set_xlabel("wavenumber k [cycles per domain]")
+            axis.set_xlabel("wavenumber k [cycles per domain length L_x]")
             axis.set_ylabel(f"E(k) of {variable} [field units²]")
             axis.grid(alpha=0.3, which="both")
             axis.legend(fontsize="small")

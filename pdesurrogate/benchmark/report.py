@@ -122,6 +122,12 @@ def _header(results: Results, splits: Sequence[str], meta: Mapping, metric: str,
     band = meta.get("train_viscosity")
     if band:
         lines.append(f"- Training viscosity range: [{float(band[0]):.4g}, {float(band[1]):.4g}]")
+    grid = meta.get("grid")
+    if grid:
+        (ny, nx), (ly, lx), k_n = grid["shape"], grid["lengths"], grid["band_scale"]
+        lines.append(f"- Grid: {ny} (y) × {nx} (x) on a periodic {ly:g} × {lx:g} box; spectral bands of the physical "
+                     f"wavenumber |k|: low (0, {k_n / 4:.4g}], mid ({k_n / 4:.4g}, {k_n / 2:.4g}], high > {k_n / 2:.4g} "
+                     f"(k_N = π·min(N_x/L_x, N_y/L_y) = {k_n:.4g})")
     if "score_from" in meta or "horizon" in meta:
         lines.append(f"- Scoring window: frames from saved index {meta.get('score_from', '?')} over a horizon of "
                      f"{meta.get('horizon', '?')} frames")

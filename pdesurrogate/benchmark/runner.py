@@ -30,7 +30,8 @@ from data_gen.dataset.generate import resolve_worker
 
 from ..data import DatasetReader
 from ..errors import UserError
-from ..evaluation.evaluate import evaluate_baselines, evaluate_split
+from ..evaluation.evaluate import box_lengths, evaluate_baselines, evaluate_split
+from ..evaluation.metrics import band_scale
 from ..evaluation.results import read_results, result_frame, write_results
 from ..run_directory import RunDirectory, enable_progress_lines, exclusive_lock, file_digest, write_json, write_text
 from ..evaluation.scoring import ScoringWindow
@@ -181,6 +182,8 @@ class Benchmark:
         if not speed.is_file() and self.config.data_config is not None:
             write_json(speed, measure_speed(self, reader))
         train_range = _train_viscosity(reader)
+        train = reader.split("train", "train_split")
+        lengths = box_lengths(train, self.config.variables)
         ood = [s for s in self.config.splits if s.startswith("test_ood")]
         meta = {"command": " ".join(["pdesurrogate", *sys.argv[1:]]) if sys.argv[0].endswith("pdesurrogate")
                 else f"pdesurrogate benchmark {self.config.source} --out {self.out}",
@@ -191,6 +194,8 @@ class Benchmark:
                 "missing_runs": missing, "budget": {"epochs": self.config.epochs, "max_minutes": self.config.minutes},
                 "runs": {f"{m.name} seed {s}": self.finished(m, s) for m, s in self.config.runs()
                          if self.finished(m, s) is not None},
+                "grid": {"shape": list(train.resolution), "lengths": list(lengths),
+                         "band_scale": band_scale(train.resolution, lengths)},
                 "ensemble_members": {m.name: sum(self.finished(m, s) is not None for s in self.config.seeds)
                                      for m in self.config.models}}
         report = write_report(self.out, self.data_root, meta)

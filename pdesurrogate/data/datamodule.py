@@ -27,7 +27,8 @@ class PDEDataModule(pl.LightningDataModule):
     keeps its own statistics whatever it is evaluated on.
 
     :attr:`resolution` is the grid size of the dataset (read from its train split, never set in a
-    config); the CLI hands it to the network, which checks that its architecture fits the grid.
+    config): ``n`` on a square grid, ``[ny, nx]`` otherwise; the CLI hands it to the network,
+    which checks that its architecture fits the grid.
 
     Args:
         root: the dataset directory.
@@ -97,9 +98,10 @@ class PDEDataModule(pl.LightningDataModule):
             for name in names:
                 self.reader.require_split(name, field)
         train = self.reader.split(train_split, "train_split")
-        self.resolution: int | None = None  # evaluation splits are checked against the train split's
+        self.resolution: int | list[int] | None = None  # evaluation splits are checked against the train split's
         self._check_contents(train)
-        self.resolution = train.resolution[0]
+        ny, nx = train.resolution
+        self.resolution = ny if ny == nx else [ny, nx]
         self.stats  # fail now, not after the first epoch, if stats.json lacks a variable
         self.train = self._with_extra_trajectories(train, list(extra_train_roots))
 
@@ -128,10 +130,8 @@ class PDEDataModule(pl.LightningDataModule):
             raise UserError(f"data.conditioning: {missing} not per-sample parameters of {self.root} "
                             f"(available: {', '.join(p for p in split.parameters if p != 'seed')})")
         ny, nx = split.resolution
-        if ny != nx:
-            raise UserError(f"data.root: only square grids are supported (split {split.name!r} is {ny}×{nx})")
-        if self.resolution is not None and ny != self.resolution:
-            raise UserError(f"data.root: split {split.name!r} of {self.root} has resolution {ny}, but the "
+        if self.resolution is not None and (ny if ny == nx else [ny, nx]) != self.resolution:
+            raise UserError(f"data.root: split {split.name!r} of {self.root} has resolution {ny}×{nx}, but the "
                             f"train split has {self.resolution}")
         for field, steps, first in (("unroll_steps", hp.unroll_steps, 0),
                                     ("rollout_steps", hp.rollout_steps, self.rollout_start)):

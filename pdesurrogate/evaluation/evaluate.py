@@ -48,6 +48,7 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
     window.check({model: network.history}, split.frames, f"split {split_name!r}")
     stats = {v: (float(m), float(s)) for v, m, s in zip(variables, module.normaliser.mean, module.normaliser.std)}
     times, domain_length = scored_times(split, variables, window)
+    lengths = box_lengths(split, variables)
     device = next(module.parameters()).device
     score, predicted, indices = SplitScore(), [], []
     for samples, fields in trajectories(split, variables):
@@ -64,11 +65,11 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
         synchronise(device)
         score.rollout_seconds += time.perf_counter() - start
         score.rows += result_rows(model, "model", seed, split_name, samples, viscosity, times,
-                                  frame_metrics(prediction, truth, variables, stats, domain_length, physics),
-                                  member)
+                                  frame_metrics(prediction, truth, variables, stats, domain_length, physics,
+                                                lengths), member)
         if baselines:
             score.rows += baseline_rows(fields, window, stats, variables, split_name, samples, viscosity, times,
-                                        domain_length, physics)
+                                        domain_length, physics, lengths)
         predicted.append(prediction.numpy())
         indices.append(samples)
         score.samples += len(samples)
@@ -80,13 +81,14 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
 
 def baseline_rows(fields: torch.Tensor, window: ScoringWindow, stats, variables: Sequence[str], split: str,
                   samples: np.ndarray, viscosity: np.ndarray, times: np.ndarray,
-                  domain_length: float | None = None, physics=None) -> list[tuple]:
+                  domain_length: float | None = None, physics=None,
+                  domain_lengths: tuple[float, float] | None = None) -> list[tuple]:
     """Rows of the persistence and training-mean baselines for one batch of trajectories."""
     truth, rows = scored(fields, window), []
     for name, guess in (("persistence", persistence(fields, window)),
                         ("training_mean", training_mean(fields, window, stats, variables))):
         rows += result_rows(name, "baseline", None, split, samples, viscosity, times,
-                            frame_metrics(guess, truth, variables, stats, domain_length, physics))
+                            frame_metrics(guess, truth, variables, stats, domain_length, physics, domain_lengths))
     return rows
 
 
@@ -98,10 +100,12 @@ def evaluate_baselines(reader: DatasetReader, split_name: str, window: ScoringWi
     all_stats = reader.stats()
     stats = {v: all_stats[v] for v in variables}
     times, domain_length = scored_times(split, variables, window)
+    lengths = box_lengths(split, variables)
     rows = []
     for samples, fields in trajectories(split, variables):
         rows += baseline_rows(fields, window, stats, variables, split_name, samples,
-                              split.parameters["viscosity"][samples], times, domain_length, _physics(split, samples))
+                              split.parameters["viscosity"][samples], times, domain_length, _physics(split, samples),
+                              lengths)
     return rows
 
 
@@ -109,6 +113,13 @@ def scored_times(split, variables: Sequence[str], window: ScoringWindow) -> tupl
     """The dataset's physical times of the scored frames, and its domain length where recorded."""
     coords, _, source = split_coordinates(split, variables)
     return coords["time"][1][window.frames], float(source["domain_length"]) if "domain_length" in source else None
+
+
+def box_lengths(split, variables: Sequence[str]) -> tuple[float, float]:
+    """``(L_y, L_x)`` of the periodic box, from the positions of the saved points: ``L = N·Δ``."""
+    coords, _, _ = split_coordinates(split, variables)
+    y, x = coords["y"][1], coords["x"][1]
+    return len(y) * float(y[1] - y[0]), len(x) * float(x[1] - x[0])
 
 
 def _physics(split, samples: np.ndarray) -> dict[str, torch.Tensor]:

@@ -1,6 +1,6 @@
 """Error metrics for surrogate rollouts, per sample and frame.
 
-Every input is one variable in physical units, shaped ``(..., y, x)`` on a periodic square grid
+Every input is one variable in physical units, shaped ``(..., y, x)`` on a periodic grid (square or not; the spectral metrics take the domain lengths)
 (typically ``(sample, time, y, x)``). Only the last two axes are reduced, so a per-frame metric
 returns the leading shape ``(...)``. Everything is computed and returned in float64: errors of a
 good surrogate are small differences of large fields, and float32 would round them away.
@@ -97,32 +97,58 @@ def max_error(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
 # --- spectral errors -------------------------------------------------------------------------------
 
 
+def _radius_squared(shape: tuple[int, int], domain_lengths: tuple[float, float] | None, device) -> tuple[torch.Tensor, float]:
+    """``|k|²`` of every mode of the full ``fft2`` and the band scale ``k_N``, in units of ``(2π/L_x)``.
+
+    Physical wavenumbers are ``k = 2π (m_x/L_x, m_y/L_y)`` for integer ``m``; in units of the x
+    fundamental ``2π/L_x`` that is ``(m_x, m_y·L_x/L_y)``, exact integers on a square box (so modes
+    on a band edge are binned exactly). ``k_N = min(N_x/L_x, N_y/L_y)·π``: the largest radius
+    resolved along both axes, ``N/2`` on a square grid. ``domain_lengths`` is ``(L_y, L_x)``;
+    ``None`` means equal spacing along both axes (``L = N`` per axis).
+    """
+    ny, nx = shape
+    ly, lx = domain_lengths if domain_lengths is not None else (float(ny), float(nx))
+    scale = lx / ly
+    my = torch.fft.fftfreq(ny, d=1.0 / ny, dtype=torch.float64, device=device) * scale
+    mx = torch.fft.fftfreq(nx, d=1.0 / nx, dtype=torch.float64, device=device)
+    if ny == nx and scale == 1.0:
+        my = mx
+    return my.reshape(-1, 1) ** 2 + mx.reshape(1, -1) ** 2, min(nx, ny * scale) / 2
+
+
+def band_scale(shape: tuple[int, int], domain_lengths: tuple[float, float]) -> float:
+    """``k_N = π·min(N_x/L_x, N_y/L_y)`` in physical units (radians per unit length): the band edges
+    of :func:`spectral_band_errors` are fractions of it (``πN/L`` on a square grid)."""
+    (ny, nx), (ly, lx) = shape, domain_lengths
+    return math.pi * min(nx / lx, ny / ly)
+
+
 def spectral_band_errors(
-    prediction: torch.Tensor, truth: torch.Tensor, bands: dict[str, tuple[float, float]] = DEFAULT_BANDS
+    prediction: torch.Tensor, truth: torch.Tensor, bands: dict[str, tuple[float, float]] = DEFAULT_BANDS,
+    domain_lengths: tuple[float, float] | None = None,
 ) -> dict[str, torch.Tensor]:
     """RMSE of ``e = p − t`` restricted to radial-wavenumber bands of the whole 2-D spectrum.
 
-    With ``ê = fft2(e) / N²`` (so that ``e = Σ_k ê_k exp(2πi k·x/L)``) and integer wavenumbers
-    ``k = (kx, ky)``, ``kx, ky ∈ [−N/2, N/2)`` (cycles per domain), ``|k| = sqrt(kx² + ky²)``:
+    With ``ê = fft2(e) / (N_y N_x)`` (so that ``e = Σ_k ê_k exp(i k·x)``), physical wavenumbers
+    ``k = 2π (m_x/L_x, m_y/L_y)`` for integer ``m_x ∈ [−N_x/2, N_x/2)``, ``m_y`` likewise, and
+    ``k_N = π·min(N_x/L_x, N_y/L_y)`` (the Nyquist wavenumber of the coarser axis; ``πN/L`` on a
+    square grid, i.e. integer wavenumber ``N/2``):
 
-        band error = sqrt( Σ_{a·k_N < |k| ≤ b·k_N} |ê_k|² ),   k_N = N/2,
+        band error = sqrt( Σ_{a·k_N < |k| ≤ b·k_N} |ê_k|² )
 
-    for each band ``name: (a, b)`` (default :data:`DEFAULT_BANDS`). By Parseval,
-    ``Σ_band error² + |ê_0|² = mean_xy e²`` whenever the bands partition ``(0, ∞)``, as the default
-    ones do; ``ê_0`` is the error of the spatial mean. All four quadrants of the spectrum count.
-    Returns ``{name: tensor (...)}``.
+    for each band ``name: (a, b)`` (default :data:`DEFAULT_BANDS`). ``domain_lengths = (L_y, L_x)``
+    (default: equal grid spacing along both axes). By Parseval, ``Σ_band error² + |ê_0|² =
+    mean_xy e²`` whenever the bands partition ``(0, ∞)``, as the default ones do; ``ê_0`` is the
+    error of the spatial mean. All four quadrants of the spectrum count. Returns ``{name: (...)}``.
     """
     _check_bands(bands)
     p, t = _pair(prediction, truth)
-    n = _square(p, "prediction")
     # The full fft2 rather than rfft2: every k appears once, so no column needs doubling.
     power = torch.fft.fft2(p - t, norm="forward").abs().square()
-    k = torch.fft.fftfreq(n, d=1.0 / n, dtype=torch.float64, device=p.device)
-    radius_squared = k.reshape(-1, 1) ** 2 + k.reshape(1, -1) ** 2
-    nyquist = n / 2
+    radius_squared, nyquist = _radius_squared(tuple(p.shape[-2:]), domain_lengths, p.device)
     errors = {}
     for name, (lower, upper) in bands.items():
-        # Compare squares: |k|² is an exact integer, so modes on a band edge are binned exactly.
+        # Compare squares: on a square box |k|² is an exact integer, so edge modes are binned exactly.
         inside = (radius_squared > (lower * nyquist) ** 2) & (radius_squared <= (upper * nyquist) ** 2)
         errors[name] = (power * inside).sum(dim=GRID).sqrt()
     return errors
@@ -134,24 +160,46 @@ def mean_error(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     return (p - t).mean(dim=GRID).abs()
 
 
-def spectrum_log_ratio(
-    prediction: torch.Tensor, truth: torch.Tensor, bands: dict[str, tuple[float, float]] = DEFAULT_BANDS
-) -> dict[str, torch.Tensor]:
-    """``log(E_p,band / E_t,band)`` per band, ``E_band = Σ_{a·k_N < k ≤ b·k_N} E(k)``.
+def shell_spectrum(field: torch.Tensor, domain_lengths: tuple[float, float] | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Shell-summed power ``E_j = ½ Σ_{(j−½)Δ < |k| ≤ (j+½)Δ} |f̂_k|²`` and the band scale ``k_N``.
 
-    ``E(k)`` is :func:`data_gen.spectral.isotropic_spectrum`'s shell spectrum (shell ``k`` holds
-    ``k − ½ < |k| ≤ k + ½``; corners beyond ``N/2`` are in the last shell), so the band edges
-    apply to integer shell wavenumbers. 0 when the spectra agree; ``log 4`` when the prediction
-    has twice the amplitude; negative when the prediction is too smooth. A band without energy in
-    the truth gives ``inf`` (``nan`` if the prediction has none either).
+    In units of ``2π/L_x``; the shell width ``Δ`` is the smaller of the two fundamentals
+    (``min(1, L_x/L_y)``), so no mode but the mean falls into shell 0; modes beyond ``k_N`` (the
+    corners, and the longer axis' high wavenumbers) go to the last shell. On a square grid this is
+    :func:`data_gen.spectral.isotropic_spectrum` (integer shells ``0 … N/2``). Returns
+    ``(shell wavenumbers j·Δ, E, k_N)``.
+    """
+    ny, nx = field.shape[-2:]
+    radius_squared, nyquist = _radius_squared((ny, nx), domain_lengths, field.device)
+    ly, lx = domain_lengths if domain_lengths is not None else (float(ny), float(nx))
+    width = min(1.0, lx / ly)
+    last = int(math.floor(nyquist / width + 1e-9))
+    shell = (radius_squared.sqrt() / width).round().long().clamp(max=last)
+    power = 0.5 * torch.fft.fft2(field, norm="forward").abs().square()
+    flat = power.reshape(*power.shape[:-2], -1)
+    spectrum = torch.zeros(*power.shape[:-2], last + 1, dtype=power.dtype, device=power.device)
+    spectrum.index_add_(-1, shell.reshape(-1), flat)
+    return torch.arange(last + 1, dtype=torch.float64, device=field.device) * width, spectrum, nyquist
+
+
+def spectrum_log_ratio(
+    prediction: torch.Tensor, truth: torch.Tensor, bands: dict[str, tuple[float, float]] = DEFAULT_BANDS,
+    domain_lengths: tuple[float, float] | None = None,
+) -> dict[str, torch.Tensor]:
+    """``log(E_p,band / E_t,band)`` per band, ``E_band = Σ_{a·k_N < k_j ≤ b·k_N} E_j``.
+
+    ``E_j`` is :func:`shell_spectrum`'s shell spectrum (on a square grid: shell ``k`` holds
+    ``k − ½ < |k| ≤ k + ½`` in integer wavenumbers, corners beyond ``N/2`` in the last shell), so
+    the band edges apply to shell wavenumbers, with ``k_N`` as in :func:`spectral_band_errors`.
+    0 when the spectra agree; ``log 4`` when the prediction has twice the amplitude; negative when
+    the prediction is too smooth. A band without energy in the truth gives ``inf`` (``nan`` if
+    the prediction has none either).
     """
     _check_bands(bands)
     p, t = _pair(prediction, truth)
-    n = _square(p, "prediction")
-    shells, predicted = isotropic_spectrum(p)
-    _, true = isotropic_spectrum(t)
-    shells = shells.to(torch.float64)
-    nyquist = n / 2
+    shells, predicted, nyquist = shell_spectrum(p, domain_lengths)
+    _, true, _ = shell_spectrum(t, domain_lengths)
     ratios = {}
     for name, (lower, upper) in bands.items():
         inside = ((shells > lower * nyquist) & (shells <= upper * nyquist)).to(torch.float64)

@@ -112,7 +112,8 @@ def training_mean(fields: torch.Tensor, window: ScoringWindow, stats: Mapping[st
 
 def frame_metrics(prediction: torch.Tensor, truth: torch.Tensor, variables: Sequence[str],
                   stats: Mapping[str, tuple[float, float]], domain_length: float | None = None,
-                  physics: Mapping[str, torch.Tensor] | None = None) -> dict[tuple[str, str], torch.Tensor]:
+                  physics: Mapping[str, torch.Tensor] | None = None,
+                  domain_lengths: tuple[float, float] | None = None) -> dict[tuple[str, str], torch.Tensor]:
     """``(variable, metric) -> (sample, frame)`` for fields ``(sample, frame, variable, y, x)``.
 
     Metrics (see :mod:`pdesurrogate.evaluation.metrics` for the formulas): ``rel_l2``, ``rmse``,
@@ -124,8 +125,12 @@ def frame_metrics(prediction: torch.Tensor, truth: torch.Tensor, variables: Sequ
     ``physics``) the joint invariants go under the variable ``flow``: ``energy_drift`` of the
     energy above the state of rest (total energy minus ½gH², which would swamp any drift) and,
     with ``vorticity`` and ``coriolis``, ``potential_enstrophy_drift``. A non-finite prediction
-    gives non-finite values: a diverged rollout is reported, never dropped.
+    gives non-finite values: a diverged rollout is reported, never dropped. The spectral bands are
+    radial bands of the physical wavenumber on the ``domain_lengths = (L_y, L_x)`` box (default:
+    ``domain_length`` along both axes, else equal grid spacing), as fractions of ``k_N``.
     """
+    if domain_lengths is None and domain_length is not None:
+        domain_lengths = (domain_length, domain_length)
     results = {}
     for c, name in enumerate(variables):
         mean, std = stats[name]
@@ -133,9 +138,9 @@ def frame_metrics(prediction: torch.Tensor, truth: torch.Tensor, variables: Sequ
         for metric, function in metrics.FRAME_METRICS.items():
             results[name, metric] = function(p, t)
         results[name, "nrmse"] = metrics.nrmse(p, t, std)
-        for band, error in metrics.spectral_band_errors(p, t).items():
+        for band, error in metrics.spectral_band_errors(p, t, domain_lengths=domain_lengths).items():
             results[name, f"band_{band}"] = error
-        for band, ratio in metrics.spectrum_log_ratio(p, t).items():
+        for band, ratio in metrics.spectrum_log_ratio(p, t, domain_lengths=domain_lengths).items():
             results[name, f"spectrum_{band}"] = ratio
         if name == "vorticity":  # invariants of the physical field, not of its deviation
             raw_p, raw_t = prediction[:, :, c], truth[:, :, c]

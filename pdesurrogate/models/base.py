@@ -32,6 +32,18 @@ def require_positive(**values: int) -> None:
             raise ArchitectureError(field, f"must be an integer >= 1 (got {value!r})")
 
 
+def grid_shape(resolution: int | Sequence[int] | None) -> tuple[int, int] | None:
+    """``(ny, nx)`` of a resolution given as ``n`` (square) or ``[ny, nx]``; ``None`` stays ``None``."""
+    if resolution is None:
+        return None
+    if isinstance(resolution, int):
+        return resolution, resolution
+    shape = tuple(int(n) for n in resolution)
+    if len(shape) != 2:
+        raise ArchitectureError("resolution", f"must be n or [ny, nx] (got {list(resolution)})")
+    return shape
+
+
 class Surrogate(HyperparametersMixin, nn.Module):
     """Maps ``history`` frames of ``variables`` to the next ``future`` frames.
 
@@ -48,7 +60,8 @@ class Surrogate(HyperparametersMixin, nn.Module):
         history: input frames per variable ``k``.
         future: output frames per variable ``m``.
         conditioning: names of the per-sample parameters the model is conditioned on.
-        resolution: the training grid size (``None``: unknown), given by the CLI from the dataset;
+        resolution: the training grid size, ``n`` (square) or ``[ny, nx]`` (``None``: unknown), given
+            by the CLI from the dataset;
             used to check at construction that the architecture fits the grid, and stored in
             checkpoints so that evaluation on another grid is refused (resolution-dependent models).
         embedding_dim: width of the conditioning vector.
@@ -59,7 +72,7 @@ class Surrogate(HyperparametersMixin, nn.Module):
     resolution_independent = False
 
     def __init__(self, variables: Sequence[str], history: int, future: int, conditioning: Sequence[str] = (),
-                 resolution: int | None = None, embedding_dim: int = 64,
+                 resolution: int | list[int] | None = None, embedding_dim: int = 64,
                  log_parameters: Sequence[str] = ("viscosity",)):
         super().__init__()
         require_positive(history=history, future=future, embedding_dim=embedding_dim)
@@ -68,6 +81,7 @@ class Surrogate(HyperparametersMixin, nn.Module):
         self.variables, self.history, self.future = list(variables), history, future
         self.conditioning = list(conditioning)
         self.resolution = resolution
+        self.grid_shape = grid_shape(resolution)
         self.in_channels = history * len(self.variables)
         self.out_channels = future * len(self.variables)
         self.embedding_dim = embedding_dim if self.conditioning else None

@@ -66,7 +66,7 @@ class FNO(Surrogate):
         history: int,
         future: int,
         conditioning: Sequence[str] = (),
-        resolution: int | None = None,
+        resolution: int | list[int] | None = None,
         hidden_channels: int = 64,
         layers: int = 4,
         modes: int = 16,
@@ -84,9 +84,11 @@ class FNO(Surrogate):
         self.save_hyperparameters()
         require_positive(hidden_channels=hidden_channels, layers=layers, modes=modes,
                          lifting_channels=lifting_channels, projection_channels=projection_channels)
-        if resolution is not None and modes > resolution // 2:
-            raise ArchitectureError("modes", f"must be <= resolution // 2 = {resolution // 2} at resolution "
-                                             f"{resolution} (got {modes})")
+        if self.grid_shape is not None and modes > min(self.grid_shape) // 2:
+            ny, nx = self.grid_shape
+            bound = "resolution // 2" if ny == nx else "min(ny, nx) // 2"
+            raise ArchitectureError("modes", f"must be <= {bound} = {min(ny, nx) // 2} at resolution {resolution} "
+                                             f"(got {modes})")
         if not 0 <= domain_padding < 1:
             raise ArchitectureError("domain_padding", f"must be in [0, 1) (got {domain_padding})")
         self.grid = GridEmbedding2d(grid_embedding) if grid_embedding != "none" else None

@@ -63,7 +63,7 @@ class UNet(Surrogate):
         history: int,
         future: int,
         conditioning: Sequence[str] = (),
-        resolution: int | None = None,
+        resolution: int | list[int] | None = None,
         hidden_channels: int = 64,
         channel_multipliers: Sequence[int] = (1, 2, 2, 4),
         blocks_per_level: int = 2,
@@ -87,7 +87,7 @@ class UNet(Surrogate):
         if not 0 <= fourier_levels <= levels:
             raise ArchitectureError("fourier_levels", f"must be in [0, {levels}] (got {fourier_levels})")
         self.divisor = 2 ** (levels - 1)
-        if resolution is not None and resolution % self.divisor:
+        if self.grid_shape is not None and any(n % self.divisor for n in self.grid_shape):
             raise ArchitectureError("resolution", f"must be divisible by 2^(levels-1) = {self.divisor} for "
                                                   f"{levels} U-Net levels (got {resolution})")
         widths = [hidden_channels * m for m in channel_multipliers]
@@ -99,7 +99,7 @@ class UNet(Surrogate):
         def block(i: int, c_in: int, c_out: int) -> nn.Module:
             if i < fourier_levels:
                 # Level i holds wavenumbers up to resolution / 2^(i+1); more modes would be dead weights.
-                level_modes = modes if resolution is None else max(1, min(modes, resolution // 2 ** (i + 1)))
+                level_modes = modes if self.grid_shape is None else max(1, min(modes, min(self.grid_shape) // 2 ** (i + 1)))
                 return FourierResidualBlock(c_in, c_out, level_modes, embedding_dim=emb, norm_groups=norm_groups)
             return ResidualBlock(c_in, c_out, periodic=periodic, embedding_dim=emb, norm_groups=norm_groups)
 

@@ -36,7 +36,7 @@ def make(raw: dict):
 def shard_arrays(root) -> dict[str, dict[str, np.ndarray]]:
     arrays = {}
     for path in sorted(root.glob("*/shard-*.nc")):
-        with xr.open_dataset(path) as ds:
+        with xr.open_dataset(path, decode_times=False) as ds:
             arrays[f"{path.parent.name}/{path.name}"] = {name: ds[name].values for name in ds.variables}
     return arrays
 
@@ -54,7 +54,7 @@ def test_files_open_with_plain_xarray_and_follow_the_contract(dataset):
     assert result.manifest is not None and result.written_samples == 7
     assert sorted(p.relative_to(root).as_posix() for p in root.glob("*/*.nc")) == [
         "test_ood/shard-00000.nc", "train/shard-00000.nc", "train/shard-00001.nc"]
-    with xr.open_dataset(root / "train" / "shard-00000.nc") as ds:
+    with xr.open_dataset(root / "train" / "shard-00000.nc", decode_times=False) as ds:
         assert dict(ds.sizes) == {"sample": 3, "time": 3, "y": 8, "x": 8}
         assert ds["vorticity"].dims == ("sample", "time", "y", "x") and ds["vorticity"].dtype == np.float32
         assert ds["u"].dtype == np.float32
@@ -64,8 +64,14 @@ def test_files_open_with_plain_xarray_and_follow_the_contract(dataset):
         np.testing.assert_allclose(ds["time"].values, [0.0, 0.5, 1.0])
         for name in ("x", "y", "time", "vorticity", "u", "viscosity"):
             assert {"units", "long_name"} <= set(ds[name].attrs), name
-        # CF's standard_name "time" demands units of time; the model's time is nondimensional.
-        assert ds["time"].attrs["units"] == "1" and "standard_name" not in ds["time"].attrs
+        # CF demands a time axis in "<unit> since <epoch>": the nondimensional model time is written as
+        # seconds since the epoch, its numbers unchanged, and the comment says so.
+        assert ds["time"].attrs["units"] == "seconds since 1970-01-01 00:00:00"
+        assert ds["time"].attrs["standard_name"] == "time" and "nondimensional" in ds["time"].attrs["comment"]
+    with xr.open_dataset(root / "train" / "shard-00000.nc") as ds:  # decoded, the same times as offsets
+        np.testing.assert_array_equal((ds["time"].values - np.datetime64("1970-01-01")) / np.timedelta64(1, "s"),
+                                      [0.0, 0.5, 1.0])
+    with xr.open_dataset(root / "train" / "shard-00000.nc", decode_times=False) as ds:
         # Listed viscosities come in blocks of samples_per_viscosity.
         np.testing.assert_array_equal(ds["viscosity"].values, [2.0e-2, 2.0e-2, 1.0e-2])
         assert ds["seed"].dims == ("sample",) and ds["seed"].dtype == np.int64
@@ -76,7 +82,7 @@ def test_files_open_with_plain_xarray_and_follow_the_contract(dataset):
             assert attribute in ds.attrs, attribute
         assert ds.attrs["Conventions"] == "CF-1.10" and ds.attrs["split"] == "train"
         assert (ds.attrs["sim_resolution"], ds.attrs["saved_resolution"]) == (16, 8)
-    with xr.open_dataset(root / "test_ood" / "shard-00000.nc") as ds:
+    with xr.open_dataset(root / "test_ood" / "shard-00000.nc", decode_times=False) as ds:
         nu = ds["viscosity"].values
         assert np.all((nu >= 3.0e-3) & (nu <= 6.0e-3)) and len(set(nu)) == 3
 
@@ -95,8 +101,8 @@ def test_files_open_with_plain_xarray_and_follow_the_contract(dataset):
 def test_stats_come_from_the_train_split_only(dataset):
     root, _ = dataset
     stats = json.loads((root / "stats.json").read_text())
-    train = [xr.open_dataset(p) for p in sorted((root / "train").glob("*.nc"))]
-    ood = [xr.open_dataset(p) for p in sorted((root / "test_ood").glob("*.nc"))]
+    train = [xr.open_dataset(p, decode_times=False) for p in sorted((root / "train").glob("*.nc"))]
+    ood = [xr.open_dataset(p, decode_times=False) for p in sorted((root / "test_ood").glob("*.nc"))]
     for name in ("vorticity", "u"):
         values = np.concatenate([ds[name].values.astype(np.float64).ravel() for ds in train])
         everything = np.concatenate([values] + [ds[name].values.astype(np.float64).ravel() for ds in ood])
@@ -176,7 +182,7 @@ def test_saved_taylor_green_matches_the_exact_decay_at_the_saved_points(tmp_path
         splits={"train": {"viscosity": [1.0e-2], "samples_per_viscosity": 1, "seed": 0}},
     )
     generate(make(raw), tmp_path / "tg", progress=False)
-    with xr.open_dataset(tmp_path / "tg" / "train" / "shard-00000.nc") as ds:
+    with xr.open_dataset(tmp_path / "tg" / "train" / "shard-00000.nc", decode_times=False) as ds:
         kappa = 2 * math.pi * 2
         y, x = np.meshgrid(ds["y"].values, ds["x"].values, indexing="ij")
         decay = np.exp(-2 * 1.0e-2 * kappa**2 * (ds["time"].values + 0.25))  # t = 0 is after the spin-up

@@ -87,7 +87,7 @@ def test_rerun_recomputes_a_missing_or_altered_shard(tmp_path):
     config = parse_config(config_text(samples=2, viscosity=5.0e-2))
     root = tmp_path / "data"
     generate(config, root, progress=False)
-    reference = xr.open_dataset(root / "train" / "shard-00001.nc").load()
+    reference = xr.open_dataset(root / "train" / "shard-00001.nc", decode_times=False).load()
     (root / "train" / "shard-00000.nc").unlink()
     path = root / "train" / "shard-00001.nc"
     with open(path, "r+b") as f:  # flip one byte in the middle of the file
@@ -98,7 +98,7 @@ def test_rerun_recomputes_a_missing_or_altered_shard(tmp_path):
     result = generate(config, root, progress=False)
     assert (result.skipped_shards, result.written_shards) == (0, 2)
     assert verify(root).clean
-    with xr.open_dataset(root / "train" / "shard-00001.nc") as ds:
+    with xr.open_dataset(root / "train" / "shard-00001.nc", decode_times=False) as ds:
         np.testing.assert_array_equal(ds["vorticity"].values, reference["vorticity"].values)
 
 
@@ -112,7 +112,7 @@ def test_different_config_refuses_unless_overwrite(tmp_path):
     result = generate(other, root, overwrite=True, progress=False)
     assert result.written_shards == 1 and verify(root).clean
     assert (root / "notes.txt").read_text() == "a user's file"  # only the dataset's own files are replaced
-    with xr.open_dataset(root / "train" / "shard-00000.nc") as ds:
+    with xr.open_dataset(root / "train" / "shard-00000.nc", decode_times=False) as ds:
         assert ds["viscosity"].values.tolist() == [4.0e-2]
 
 

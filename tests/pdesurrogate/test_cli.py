@@ -91,8 +91,8 @@ def test_fit_from_a_shipped_small_config_then_test_end_to_end(name, ns_dataset, 
     assert main(test_args) == 0
     assert main(["predict", *test_args[1:], "--trainer.default_root_dir", str(tmp_path)]) == 0
     # The predict split (test_ood) as the evaluation contract's predictions file, beside the truth.
-    with xr.open_dataset(tmp_path / "predictions" / "test_ood.nc") as rollouts, \
-            xr.open_dataset(root / "test_ood" / "shard-00000.nc") as truth:
+    with xr.open_dataset(tmp_path / "predictions" / "test_ood.nc", decode_times=False) as rollouts, \
+            xr.open_dataset(root / "test_ood" / "shard-00000.nc", decode_times=False) as truth:
         variable = init_args["variables"][0]
         history = init_args["history"]
         assert rollouts[variable].shape == (2, 3, 16, 16)

@@ -16,7 +16,7 @@ from pdesurrogate.data import FieldNormaliser, PDEDataModule
 
 def stored(root, split, sample, variables, frames):
     """Frames of one sample straight from the shard files with xarray (4 samples per shard)."""
-    with xr.open_dataset(root / split / f"shard-{sample // 4:05d}.nc") as ds:
+    with xr.open_dataset(root / split / f"shard-{sample // 4:05d}.nc", decode_times=False) as ds:
         return np.stack([ds[v].values[sample % 4, frames] for v in variables], axis=1)
 
 

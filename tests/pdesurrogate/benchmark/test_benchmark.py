@@ -114,8 +114,10 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
     # The ensemble's rel_l2 is that of the mean of its 3 members' predictions, recomputed here from the
     # predictions files and the dataset with xarray alone.
     mean = json.loads((out / "data" / "stats.json").read_text())["variables"]["vorticity"]["mean"]
-    truth = xr.concat([xr.open_dataset(p) for p in sorted((out / "data" / "test_ood").glob("shard-*.nc"))], "sample")
-    members = [xr.open_dataset(out / "runs" / "ns_fno_small" / f"seed-{s}" / "predictions" / "test_ood.nc")
+    shards = sorted((out / "data" / "test_ood").glob("shard-*.nc"))
+    truth = xr.concat([xr.open_dataset(p, decode_times=False) for p in shards], "sample")
+    members = [xr.open_dataset(out / "runs" / "ns_fno_small" / f"seed-{s}" / "predictions" / "test_ood.nc",
+                               decode_times=False)
                for s in range(3)]
     centre = sum(m["vorticity"].values.astype(np.float64) for m in members) / 3
     frames = [int(np.argmin(np.abs(truth["time"].values - t))) for t in members[0]["time"].values]
@@ -187,7 +189,7 @@ def check_coarse_solver_rows(out: Path, rows: list[dict]) -> None:
     stats = json.loads((out / "data" / "stats.json").read_text())["variables"]["vorticity"]["mean"]
     solver = CoarseSolver(parse_config(manifest["config"]))
     for split in ("test_id", "test_ood"):
-        with xr.open_dataset(out / "data" / split / "shard-00000.nc") as ds:
+        with xr.open_dataset(out / "data" / split / "shard-00000.nc", decode_times=False) as ds:
             truth, viscosity = ds["vorticity"].values, ds["viscosity"].values
         frames = solver.rollout(torch.from_numpy(truth[:, 1:2]), solver.parameters({"viscosity": viscosity}), 4)
         prediction = frames[:, :, 0].to(torch.float32).double().numpy()

@@ -45,7 +45,7 @@ def frames_scored(rows, model):
 
 def test_models_with_different_histories_are_scored_on_the_same_frames(ns_dataset):
     reader = DatasetReader(ns_dataset)
-    times = xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc")["time"].values
+    times = xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc", decode_times=False)["time"].values
     window = ScoringWindow(score_from=3, horizon=4)
     short = evaluate_split(copy_last_module(reader, ["vorticity"], 1), reader, "test_ood", window, "h1").rows
     long = evaluate_split(copy_last_module(reader, ["vorticity"], 3, future=2), reader, "test_ood", window, "h3").rows
@@ -88,7 +88,7 @@ def test_result_rows_and_predictions_file_follow_the_contract(ns_dataset, tmp_pa
     assert {"rel_l2", "rmse", "nrmse", "vrmse", "max_error", "correlation", "band_low", "band_mid", "band_high",
             "spectrum_low", "spectrum_mid", "spectrum_high", "enstrophy_drift", "energy_drift"} <= metrics
     # persistence at step 1 predicts frame 1 for frame 2: its enstrophy drift is (Z₁ − Z₂) / Z₂
-    with xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc") as shard:
+    with xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc", decode_times=False) as shard:
         omega = shard["vorticity"].values[0].astype(np.float64)
     z1, z2 = 0.5 * np.mean(omega[1] ** 2), 0.5 * np.mean(omega[2] ** 2)
     (drift,) = table.value[(table.model == "copy") & (table["sample"] == 0) & (table.step == 1)
@@ -97,8 +97,8 @@ def test_result_rows_and_predictions_file_follow_the_contract(ns_dataset, tmp_pa
     # 2 samples × 3 frames × 1 variable per metric and model
     assert ((table.model == "copy") & (table.metric == "rmse")).sum() == 6
 
-    source = xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc")
-    with xr.open_dataset(path) as written:
+    source = xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc", decode_times=False)
+    with xr.open_dataset(path, decode_times=False) as written:
         assert written["vorticity"].dims == ("sample", "time", "y", "x")
         assert written["vorticity"].attrs["units"] == source["vorticity"].attrs["units"]
         np.testing.assert_array_equal(written["sample"], [0, 1])
@@ -161,7 +161,7 @@ def test_shallow_water_invariants_drift_against_the_truth(multi_dataset):
     variables = ["height", "u", "v", "vorticity"]
     rows = evaluate_split(copy_last_module(reader, variables, 2), reader, "test_ood", ScoringWindow(2, 3),
                           "copy").rows
-    with xr.open_dataset(multi_dataset / "test_ood" / "shard-00000.nc") as shard:
+    with xr.open_dataset(multi_dataset / "test_ood" / "shard-00000.nc", decode_times=False) as shard:
         h, u, v, zeta = (shard[name].values[0].astype(np.float64) for name in variables)
         g, depth, f = (float(shard[name].values[0]) for name in ("gravity", "mean_depth", "coriolis"))
 
