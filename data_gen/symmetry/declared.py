@@ -169,6 +169,14 @@ def symmetry_record(config) -> dict:
     return record
 
 
+def manifest_config(manifest: dict):
+    """The generation config a manifest stores (``None`` for an imported dataset)."""
+    from ..dataset.config import parse_config
+
+    text = manifest.get("config")
+    return parse_config(text, source="manifest.json config") if isinstance(text, str) else None
+
+
 def manifest_symmetry(manifest: dict) -> SymmetryGroup:
     """The declared group of a dataset from its manifest; a manifest written before groups were
     recorded gets it computed from its stored config."""
@@ -176,6 +184,9 @@ def manifest_symmetry(manifest: dict) -> SymmetryGroup:
     if record is None:
         from ..dataset.config import parse_config
 
+        if not isinstance(manifest.get("config"), str):
+            raise SymmetryError("manifest.json: records neither a symmetry group nor a generation config (an "
+                                "imported dataset), so no group is declared")
         return declared_symmetry(parse_config(manifest["config"], source="manifest.json config"))
     if "unavailable" in record:
         raise SymmetryError(f"manifest.json symmetry: {record['unavailable']}")
