@@ -67,14 +67,20 @@ def stabiliser(pattern: torch.Tensor | None, n: int, points=tuple(POINT_GROUP)) 
     return SymmetryGroup(n, translations, {p: min(shifts) for p, shifts in found.items()})
 
 
-def _unit_patterns(config, n: int) -> list[torch.Tensor | None]:
-    forcing = dict(config.sections["forcing"])
+def unit_patterns(forcing: dict, n: int, length: float = 1.0) -> list[torch.Tensor | None]:
+    """The unit vorticity forcing patterns of a config's ``forcing`` section on an ``n`` grid
+    (four for ``diagonal_modes``; ``[None]`` for no forcing)."""
+    forcing = dict(forcing)
     kind = forcing.pop("kind")
-    grid = PeriodicGrid(n, config.domain_length, torch.float64)
+    grid = PeriodicGrid(n, length, torch.float64)
     pattern = forcing_pattern(kind, grid, **forcing)
     if kind == "diagonal_modes":
         return list(pattern)
     return [pattern]
+
+
+def _unit_patterns(config, n: int) -> list[torch.Tensor | None]:
+    return unit_patterns(config.sections["forcing"], n, config.domain_length)
 
 
 def _points(config) -> tuple[str, ...]:
@@ -86,12 +92,9 @@ def _points(config) -> tuple[str, ...]:
     return tuple(POINT_GROUP)
 
 
-def _points_on(config, n: int) -> dict[str, tuple[int, int]]:
+def _points_on(forcing: dict, points, n: int) -> dict[str, tuple[int, int]]:
     """The point-group elements that occur with some shift on an ``n`` grid, each with one shift."""
-    points = _points(config)
-    if config.equation != "navier_stokes":
-        return {p: (0, 0) for p in points}
-    patterns = [p for p in _unit_patterns(config, n) if p is not None]
+    patterns = [p for p in unit_patterns(forcing, n) if p is not None]
     if not patterns:
         return {p: (0, 0) for p in points}
     found = {}
@@ -106,42 +109,39 @@ def _points_on(config, n: int) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _group_on(config, n: int) -> SymmetryGroup:
-    points = _points(config)
-    if config.equation != "navier_stokes":
-        return stabiliser(None, n, points)
-    groups = [stabiliser(p, n, points) for p in _unit_patterns(config, n)]
-    group = groups[0]
-    for other in groups[1:]:
-        group = group.intersection(other)
-    return group
+def forcing_group(forcing: dict, n: int, points=tuple(POINT_GROUP)) -> SymmetryGroup:
+    """The lattice maps of an ``n`` grid, with ``R`` among ``points``, that leave the vorticity
+    forcing of a config's ``forcing`` section invariant (all four patterns for ``diagonal_modes``);
+    refused in one line when the grid cannot realise a shift one of them needs."""
+    key = (repr(sorted(forcing.items())), n, tuple(points))
+    if key not in _GROUPS:
+        groups = [stabiliser(p, n, points) for p in unit_patterns(forcing, n)]
+        group = groups[0]
+        for other in groups[1:]:
+            group = group.intersection(other)
+        fine = _points_on(forcing, points, n * REFINEMENT)
+        lost = [p for p in fine if p not in group.cosets]
+        if lost:
+            ax, ay = fine[lost[0]]
+            m = n * REFINEMENT
+            needs = math.lcm(m // math.gcd(ax, m) if ax else 1, m // math.gcd(ay, m) if ay else 1)
+            raise SymmetryError(f"saved_resolution {n}: the forcing's symmetry {lost[0]} needs a shift of "
+                                f"({ax}, {ay})·L/{m}, which the {n}-point grid cannot realise; use a grid "
+                                f"that is a multiple of {needs}")
+        _GROUPS[key] = group
+    return _GROUPS[key]
+
+
+_GROUPS: dict[tuple, SymmetryGroup] = {}  # the search on the fine grid takes ~1 s
 
 
 def declared_symmetry(config, n: int | None = None) -> SymmetryGroup:
     """The group of lattice maps of the saved grid (``n``: another grid) under which the
     dataset's equations and forcing are invariant; refused when ``n`` cannot realise a needed shift."""
     n = n or config.saved_resolution
-    key = (config.fingerprint, n)
-    if key not in _DECLARED:
-        _DECLARED[key] = _checked_group(config, n)
-    return _DECLARED[key]
-
-
-_DECLARED: dict[tuple[str, int], SymmetryGroup] = {}  # the search on the fine grid takes ~1 s
-
-
-def _checked_group(config, n: int) -> SymmetryGroup:
-    group = _group_on(config, n)
-    fine = _points_on(config, n * REFINEMENT)
-    lost = [p for p in fine if p not in group.cosets]
-    if lost:
-        ax, ay = fine[lost[0]]
-        needs = math.lcm(n * REFINEMENT // math.gcd(ax, n * REFINEMENT) if ax else 1,
-                         n * REFINEMENT // math.gcd(ay, n * REFINEMENT) if ay else 1)
-        raise SymmetryError(f"saved_resolution {n}: the forcing's symmetry {lost[0]} needs a shift of "
-                            f"({ax}, {ay})·L/{n * REFINEMENT}, which the {n}-point grid cannot realise; use a grid "
-                            f"that is a multiple of {needs}")
-    return group
+    if config.equation != "navier_stokes":
+        return stabiliser(None, n, _points(config))
+    return forcing_group(config.sections["forcing"], n, _points(config))
 
 
 def sample_symmetry(config, parameters: dict[str, float], n: int | None = None) -> SymmetryGroup:
