@@ -171,10 +171,10 @@ def symmetry_record(config) -> dict:
 
 def manifest_config(manifest: dict):
     """The generation config a manifest stores (``None`` for an imported dataset)."""
-    from ..dataset.config import parse_config
+    from ..dataset.config import parse_settings
 
     text = manifest.get("config")
-    return parse_config(text, source="manifest.json config") if isinstance(text, str) else None
+    return parse_settings(text, source="manifest.json config") if isinstance(text, str) else None
 
 
 def manifest_symmetry(manifest: dict) -> SymmetryGroup:
@@ -182,12 +182,11 @@ def manifest_symmetry(manifest: dict) -> SymmetryGroup:
     recorded gets it computed from its stored config."""
     record = manifest.get("symmetry")
     if record is None:
-        from ..dataset.config import parse_config
-
-        if not isinstance(manifest.get("config"), str):
+        config = manifest_config(manifest)
+        if config is None:
             raise SymmetryError("manifest.json: records neither a symmetry group nor a generation config (an "
                                 "imported dataset), so no group is declared")
-        return declared_symmetry(parse_config(manifest["config"], source="manifest.json config"))
+        return declared_symmetry(config)
     if "unavailable" in record:
         raise SymmetryError(f"manifest.json symmetry: {record['unavailable']}")
     return SymmetryGroup.from_record(record, "manifest.json symmetry")

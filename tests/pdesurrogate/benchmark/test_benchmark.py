@@ -105,6 +105,15 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
                               for s in ("test_id", "test_ood")}
     assert all(r["members"] == "3" and 0 <= float(r["coverage_50"]) <= float(r["coverage_90"]) <= 1
                for r in ensembles.values())
+    # Equivariance: every model and the solver under the probe maps; the solver commutes with the
+    # declared group's maps (float32 round-off) and not with the others.
+    assert "## Equivariance" in report and "figures/equivariance.png" in report
+    with (out / "equivariance.csv").open() as handle:
+        equivariance = list(csv.DictReader(handle))
+    assert {r["model"] for r in equivariance} == {"ns_fno_small", "ns_unet_cond_small", "solver"}
+    solver = [r for r in equivariance if r["model"] == "solver"]
+    assert len(solver) == 2 * 2 * 9  # splits × (one step, rollout) × probe maps
+    assert all((float(r["value"]) < 1e-4) == (r["member"] == "1") for r in solver), solver
     for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
         assert (out / figure).is_file(), figure
     assert {"error_vs_viscosity.png", "snapshots_lowest_viscosity.png", "correlation_time_vs_viscosity.png",
