@@ -36,14 +36,15 @@ def _first_samples(reader, split: str, variables):
     return info, samples, fields
 
 
-def _rows(rollout, fields, parameters, history: int, window: ScoringWindow, steps: int, variables, probes,
-          model: str, seed, split: str) -> list[tuple]:
+def _rows(rollout, fields, parameters, history: int, future: int, window: ScoringWindow, steps: int, variables,
+          probes, model: str, seed, split: str) -> list[tuple]:
+    """One rollout per map: its first model step (``future`` frames) and its scored frames."""
     start = context(fields, history, window)
+    errors = equivariance_errors(rollout, start, parameters, [g for g, _ in probes], variables, steps)
     rows = []
-    for horizon, n in (("one_step", 1), ("rollout", steps)):
-        errors = equivariance_errors(rollout, start, parameters, [g for g, _ in probes], variables, n)
-        for g, member in probes:
-            rows.append((model, seed, split, str(g), int(member), horizon, float(errors[g].mean())))
+    for g, member in probes:
+        for horizon, frames in (("one_step", errors[g][:, :future]), ("rollout", errors[g][:, :window.horizon])):
+            rows.append((model, seed, split, str(g), int(member), horizon, float(frames.mean())))
     return rows
 
 
@@ -76,8 +77,8 @@ def model_rows(module, reader, splits, window: ScoringWindow, model: str, seed) 
         if network.conditioning:
             parameters = torch.from_numpy(np.stack([info.parameters[p][samples] for p in network.conditioning],
                                                    axis=-1).astype(np.float32))
-        rows += _rows(rollout, fields, parameters, network.history, window, steps, variables, probes, model, seed,
-                      split)
+        rows += _rows(rollout, fields, parameters, network.history, network.future, window, steps, variables, probes,
+                      model, seed, split)
     return rows
 
 
@@ -96,7 +97,7 @@ def solver_rows(reader, splits, window: ScoringWindow, variables) -> list[tuple]
         info, samples, fields = _first_samples(reader, split, list(variables))
         viscosity = torch.from_numpy(info.parameters["viscosity"][samples].astype(np.float64))[:, None]
         rollout = solver_rollout(simulation, ["viscosity"], list(variables))
-        rows += _rows(rollout, fields.double(), viscosity, 1, window, window.horizon, list(variables),
+        rows += _rows(rollout, fields.double(), viscosity, 1, 1, window, window.horizon, list(variables),
                       probe_maps(group), "solver", "-", split)
     return rows
 

@@ -38,13 +38,16 @@ def equivariance_errors(rollout: Rollout, history: torch.Tensor, parameters: tor
                         maps: Sequence[LatticeMap], variables: Sequence[str], steps: int,
                         sign_rule: bool = True) -> dict[LatticeMap, torch.Tensor]:
     """``{g: E_g (batch, frames, variables)}`` for each map, from one rollout of ``steps`` model
-    steps of the input and one of each transformed input (parameters are invariant scalars here)."""
-    reference = rollout(history, parameters, steps)
-    errors = {}
-    for g in maps:
-        moved = rollout(g.apply(history, variables, sign_rule), parameters, steps)
-        errors[g] = relative_deviation_norm(moved - g.apply(reference, variables, sign_rule), reference)
-    return errors
+    steps of the input and of every transformed input together, in one batch (parameters are
+    invariant scalars here)."""
+    batch = history.shape[0]
+    inputs = torch.cat([history] + [g.apply(history, variables, sign_rule) for g in maps])
+    repeated = parameters.repeat(len(maps) + 1, *([1] * (parameters.ndim - 1))) if parameters is not None else None
+    outputs = rollout(inputs, repeated, steps)
+    reference = outputs[:batch]
+    return {g: relative_deviation_norm(outputs[(k + 1) * batch:(k + 2) * batch]
+                                       - g.apply(reference, variables, sign_rule), reference)
+            for k, g in enumerate(maps)}
 
 
 def probe_maps(group: SymmetryGroup) -> list[tuple[LatticeMap, bool]]:
