@@ -183,3 +183,19 @@ def test_shipped_benchmark_configs_are_valid(name):
     assert len(config.models) == 4 and len(config.seeds) >= 3
     assert {m.conditioning for m in config.models} == {(), ("viscosity",)}  # conditioned and not
     assert {"test_id", "test_ood", "test_ood_high", "sweep"} <= set(config.splits)
+
+
+@pytest.mark.parametrize("name", ["ns_symmetry_small_n8", "ns_symmetry_small_n32", "ns_symmetry_small_n8_steps"])
+def test_symmetry_experiment_configs_are_valid(name):
+    from pdesurrogate.benchmark.config import parse_benchmark
+
+    root = Path(__file__).resolve().parents[3]
+    config = parse_benchmark(root / "configs" / "bench" / f"{name}.yaml")
+    arms = {m.name for m in config.models}
+    assert {"ns_fno_sym_none_small", "ns_fno_sym_declared_small"} <= arms and len(config.seeds) >= 3
+    assert "--data.train_samples" in config.fit_overrides
+    for model in config.models:
+        fit = yaml.safe_load(model.config.read_text())
+        arm = model.name.removeprefix("ns_fno_sym_").removesuffix("_small")
+        expected = "none" if arm == "averaged" else arm
+        assert fit["data"].get("augmentation", "none") == expected
