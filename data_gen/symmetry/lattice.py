@@ -95,9 +95,6 @@ class LatticeMap:
         ay = -(rt[1][0] * self.shift[0] + rt[1][1] * self.shift[1])
         return LatticeMap(NAME_OF[rt], (ax, ay), self.n)
 
-    def to_record(self) -> list:
-        return [self.point, list(self.shift)]
-
     # --- action on fields ---------------------------------------------------------------------
     def source_index(self, device=None) -> torch.Tensor:
         """Flat indices ``[j·n + i]`` of ``g⁻¹(x_ij)``: ``f'[j, i] = f.flat[source[j, i]]``."""
@@ -144,7 +141,7 @@ class LatticeMap:
         return torch.tensor(signs, dtype=like.dtype, device=like.device).view(-1, 1, 1)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # an n² index tensor per map: 8 kB at 32²
 def _source_index(point: str, shift: tuple[int, int], n: int) -> torch.Tensor:
     rt = _transpose(POINT_GROUP[point])
     j, i = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
