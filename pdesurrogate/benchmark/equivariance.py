@@ -159,7 +159,7 @@ def _figure(out: Path, mean, models, split: str, maps) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(maps)), 3.6))
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(maps)) + 2.5, 3.6))
     width = 0.8 / len(models)
     for k, model in enumerate(models):
         values = [max(mean.get((model, split, g, "rollout"), np.nan), 1e-17) for g, _ in maps]
@@ -169,7 +169,7 @@ def _figure(out: Path, mean, models, split: str, maps) -> str | None:
     ax.set_yscale("log")
     ax.set_ylabel(f"equivariance error ({split}, rollout)")
     ax.set_title("✗: outside the declared group", fontsize=8)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path = out / "figures" / "equivariance.png"
     path.parent.mkdir(parents=True, exist_ok=True)
