@@ -92,7 +92,10 @@ def commutation_errors(config, maps: list[tuple[LatticeMap, bool]], seed: int = 
 
 
 def members(group: SymmetryGroup, per_coset: int = 3) -> list[LatticeMap]:
-    """Every coset representative and a few translated elements of each coset."""
+    """Every element of a group of up to 128; of a larger one every coset representative and a few
+    translated elements of each coset."""
+    if group.order <= 128:
+        return list(group.elements())
     chosen = []
     shifts = sorted(group.translations)
     for point in group.points:
