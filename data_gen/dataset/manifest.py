@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..symmetry import symmetry_record
 from .config import DatasetConfig
 from .plan import Shard
 from .provenance import now, package_version, source_revision
@@ -27,6 +28,8 @@ def assemble_manifest(config: DatasetConfig, shards: list[Shard], records: dict[
         "created": now(),
         "variables": list(config.variables),
         "sample_counts": {split.name: split.samples for split in config.splits},
+        # The lattice maps the equations and forcing are invariant under (docs/symmetry.md).
+        "symmetry": symmetry_record(config),
         "splits": {},
     }
     cutoff = config.builder.highest_retained_wavenumber(config.sim_resolution)

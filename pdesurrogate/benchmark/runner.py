@@ -41,6 +41,7 @@ from ..training.budget import read_budget_record
 from ..training.device import evaluation_device, without_torchrun_environment
 from ..training.fit import fit_arguments, train_run
 from .config import BenchmarkConfig, ModelSpec, check_splits
+from . import equivariance
 from .ensembles import benchmark_ensemble_rows
 from .report import write_report
 from .solvers import score_solvers
@@ -128,6 +129,8 @@ class Benchmark:
             rows += score.rows
             rollout_seconds[split] = score.rollout_seconds
         write_results(directory / "results.csv", rows)
+        equivariance.write_rows(directory / "equivariance.csv", equivariance.model_rows(
+            module, reader, equivariance.equivariance_splits(self.config), self.window, model.name, seed))
         done = {"model": model.name, "seed": seed, "checkpoint": str(selected.relative_to(self.out)),
                 "fit_seconds": fit_seconds, "budget": read_budget_record(directory / "checkpoints"),
                 "rollout_seconds": rollout_seconds,
@@ -199,8 +202,24 @@ class Benchmark:
                 "ensemble_members": {m.name: sum(self.finished(m, s) is not None for s in self.config.seeds)
                                      for m in self.config.models}}
         report = write_report(self.out, self.data_root, meta)
+        self._equivariance_section(reader, report)
         self._say(f"benchmark: wrote {report}")
         return report
+
+    def _equivariance_section(self, reader: DatasetReader, report: Path) -> None:
+        """``equivariance.csv`` from every run and the solver, and its section appended to the report."""
+        rows = []
+        for model, seed in self.config.runs():
+            rows += equivariance.read_rows(self.run_dir(model, seed) / "equivariance.csv")
+        solver = self.out / "baselines" / "equivariance.csv"
+        if rows and not solver.is_file():
+            equivariance.write_rows(solver, equivariance.solver_rows(
+                reader, equivariance.equivariance_splits(self.config), self.window, self.config.variables))
+        rows += equivariance.read_rows(solver)
+        equivariance.write_rows(self.out / "equivariance.csv", rows)
+        lines = equivariance.report_section(self.out, rows)
+        if lines:
+            write_text(report, report.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(lines))
 
     def _say(self, line: str) -> None:
         log.info(line)

@@ -10,7 +10,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from data_gen.symmetry import SymmetryError
+
 from ..errors import UserError
+from .augmentation import AUGMENTATIONS, SymmetryAugmented, sample_groups
 from .directory import DatasetReader, SplitInfo
 from .sampling import EpochShuffle
 from .windows import TrajectoryWindows
@@ -50,6 +53,12 @@ class PDEDataModule(pl.LightningDataModule):
         extra_train_roots: further dataset directories whose ``train_split`` is appended to the
             training trajectories (active learning adds each round's simulations this way); the
             normalisation stays ``root``'s, and each must match its grid, frames and variables.
+        train_samples: train on the first that many trajectories of the train split only (``None``: all).
+        augmentation: move each training window by a random lattice map: ``none``, ``declared``
+            (the dataset's declared symmetry group, with the sign rule of each variable: exact), or
+            the negative controls ``unsigned`` (the same maps without the sign rule) and ``lattice``
+            (all 8 rotations/reflections and shifts, ignoring the forcing); see
+            :mod:`pdesurrogate.data.augmentation`.
     """
 
     def __init__(
@@ -73,6 +82,8 @@ class PDEDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         seed: int = 0,
         extra_train_roots: list[str] = [],
+        train_samples: int | None = None,
+        augmentation: str = "none",
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -104,6 +115,21 @@ class PDEDataModule(pl.LightningDataModule):
         self.resolution = ny if ny == nx else [ny, nx]
         self.stats  # fail now, not after the first epoch, if stats.json lacks a variable
         self.train = self._with_extra_trajectories(train, list(extra_train_roots))
+        if train_samples is not None and not (isinstance(train_samples, int) and 1 <= train_samples <= self.train.samples):
+            raise UserError(f"data.train_samples must be an integer in [1, {self.train.samples}] (the trajectories of "
+                            f"split {train_split!r}) or null (got {train_samples!r})")
+        if augmentation not in AUGMENTATIONS:
+            raise UserError(f"data.augmentation must be one of {', '.join(AUGMENTATIONS)} (got {augmentation!r})")
+        self.group_of_sample = None
+        if augmentation != "none":
+            try:
+                self.group_of_sample = sample_groups(self.reader.manifest, self.train.parameters, self.resolution)
+                self.group_of_sample(0)
+            except SymmetryError as error:
+                raise UserError(f"data.augmentation: {self.root}: {error}") from None
+            if self.group_of_sample(0).n != self.resolution:
+                raise UserError(f"data.augmentation: the symmetry group in {self.root}/manifest.json is for a "
+                                f"{self.group_of_sample(0).n}² grid, the data are {self.resolution}²")
 
     def _with_extra_trajectories(self, train: SplitInfo, roots: list[str]) -> SplitInfo:
         """The train split with the train splits of ``roots`` appended (shards are read by path)."""
@@ -191,7 +217,9 @@ class PDEDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         hp = self.hparams
         dataset = TrajectoryWindows(self.train, self.variables, self.conditioning, hp.history, hp.future * hp.unroll_steps,
-                                    hp.time_stride, hp.window_stride)
+                                    hp.time_stride, hp.window_stride, samples=hp.train_samples)
+        if hp.augmentation != "none":
+            dataset = SymmetryAugmented(dataset, self.variables, hp.augmentation, self.group_of_sample, self.resolution)
         return self._loader(dataset, self.hparams.batch_size, EpochShuffle(len(dataset), self.hparams.seed))
 
     def val_dataloader(self) -> list[DataLoader]:

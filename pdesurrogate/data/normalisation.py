@@ -7,6 +7,25 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from data_gen.symmetry.lattice import PSEUDOSCALARS, VECTOR_COMPONENTS
+
+
+def symmetric_statistics(stats: Mapping[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Statistics whose standardisation commutes with every lattice map: no mean shift for
+    pseudo-scalars (a reflection flips their sign, not their offset) and velocity components, and
+    one scale for u and v (a 90° rotation or a swap turns one into the other)."""
+    out = dict(stats)
+    for name in PSEUDOSCALARS:
+        if name in out:
+            mean, std = out[name]
+            out[name] = (0.0, (std ** 2 + mean ** 2) ** 0.5)
+    components = [name for name in VECTOR_COMPONENTS if name in out]
+    if components:
+        scale = (sum(out[c][1] ** 2 + out[c][0] ** 2 for c in components) / len(components)) ** 0.5
+        for c in components:
+            out[c] = (0.0, scale)
+    return out
+
 
 class FieldNormaliser(nn.Module):
     """``(f − mean_c) / std_c`` for fields ``(…, variable, y, x)``.

@@ -19,6 +19,7 @@ class TrajectoryWindows(Dataset):
     Window starts are ``first_start, first_start + window_stride, …`` in each trajectory
     (``first_only``: just ``first_start``, for rollouts over the whole horizon). Items are dicts of float32 tensors in
     physical units: ``history (k, C, y, x)``, ``target (n, C, y, x)`` and ``parameters (P,)``.
+    ``samples``: use only the split's first that many trajectories (training-set size studies).
 
     File handles are opened on first use in each process (a DataLoader worker never inherits
     one from its parent: HDF5 handles do not survive a fork), and only the window is read.
@@ -26,8 +27,9 @@ class TrajectoryWindows(Dataset):
 
     def __init__(self, split: SplitInfo, variables: Sequence[str], conditioning: Sequence[str], history: int,
                  target_frames: int, time_stride: int = 1, window_stride: int = 1, first_only: bool = False,
-                 first_start: int = 0):
+                 first_start: int = 0, samples: int | None = None):
         self.split, self.variables = split, list(variables)
+        self.samples = split.samples if samples is None else min(samples, split.samples)
         self.history, self.target_frames, self.time_stride = history, target_frames, time_stride
         span = (history + target_frames - 1) * time_stride + 1
         self.starts = np.arange(first_start, split.frames - span + 1, window_stride)[: 1 if first_only else None]
@@ -42,7 +44,7 @@ class TrajectoryWindows(Dataset):
         return len(self.starts)
 
     def __len__(self) -> int:
-        return self.split.samples * self.windows_per_sample
+        return self.samples * self.windows_per_sample
 
     def _handle(self, shard: int) -> netCDF4.Dataset:
         if self._pid != os.getpid():

@@ -2,6 +2,7 @@
 
 from .base import Surrogate
 from .fno import FNO
+from .group_averaged import GroupAveragedFNO
 from .unet import UNet
 
-__all__ = ["FNO", "Surrogate", "UNet"]
+__all__ = ["FNO", "GroupAveragedFNO", "Surrogate", "UNet"]

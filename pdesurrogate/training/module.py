@@ -9,7 +9,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from ..data.normalisation import FieldNormaliser
+from ..data.normalisation import FieldNormaliser, symmetric_statistics
 from ..errors import UserError
 from ..models.base import Surrogate
 from ..evaluation import metrics
@@ -113,7 +113,10 @@ class SurrogateModule(pl.LightningModule):
         # A fresh fit takes the data's statistics; a resumed or loaded model keeps its own
         # (the checkpoint is restored after setup and overwrites these buffers).
         if stage == "fit" or not bool(self.normaliser.fitted):
-            self.normaliser.set_statistics(datamodule.stats, self.network.variables)
+            stats = datamodule.stats
+            if getattr(self.network, "equivariant", False):  # an equivariant network needs an equivariant normalisation
+                stats = symmetric_statistics(stats)
+            self.normaliser.set_statistics(stats, self.network.variables)
 
     def _check_matches(self, datamodule, trained: dict | None = None, source: str = "the model") -> None:
         """Refuse data that disagrees with the network's settings (``trained``: those stored in a

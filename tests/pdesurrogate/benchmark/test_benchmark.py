@@ -131,6 +131,15 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
     for (i, sample) in enumerate(members[0]["sample"].values):
         for step in range(expected.shape[1]):
             assert written[int(sample), step + 1] == pytest.approx(expected[i, step], rel=1e-4)
+    # Equivariance: every model and the solver under the probe maps; the solver commutes with the
+    # declared group's maps (float32 round-off) and not with the others.
+    assert "## Equivariance" in report and "figures/equivariance.png" in report
+    with (out / "equivariance.csv").open() as handle:
+        equivariance = list(csv.DictReader(handle))
+    assert {r["model"] for r in equivariance} == {"ns_fno_small", "ns_unet_cond_small", "solver"}
+    solver = [r for r in equivariance if r["model"] == "solver"]
+    assert len(solver) == 2 * 2 * 9  # splits × (one step, rollout) × probe maps
+    assert all((float(r["value"]) < 1e-4) == (r["in_group"] == "1") for r in solver), solver
     for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
         assert (out / figure).is_file(), figure
     assert {"error_vs_viscosity.png", "snapshots_lowest_viscosity.png", "correlation_time_vs_viscosity.png",
@@ -275,3 +284,19 @@ def test_report_only_on_a_directory_without_a_benchmark_is_refused(tmp_path, cap
     (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert "holds no benchmark run" in line
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["ns_symmetry_small_n8", "ns_symmetry_small_n32", "ns_symmetry_small_n8_steps"])
+def test_symmetry_experiment_configs_are_valid(name):
+    from pdesurrogate.benchmark.config import parse_benchmark
+
+    root = Path(__file__).resolve().parents[3]
+    config = parse_benchmark(root / "configs" / "bench" / f"{name}.yaml")
+    arms = {m.name for m in config.models}
+    assert {"ns_fno_sym_none_small", "ns_fno_sym_declared_small"} <= arms and len(config.seeds) >= 3
+    assert "--data.train_samples" in config.fit_overrides
+    for model in config.models:
+        fit = yaml.safe_load(model.config.read_text())
+        arm = model.name.removeprefix("ns_fno_sym_").removesuffix("_small")
+        expected = "none" if arm == "averaged" else arm
+        assert fit["data"].get("augmentation", "none") == expected
