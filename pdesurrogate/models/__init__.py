@@ -2,6 +2,7 @@
 
 from .base import Surrogate
 from .fno import FNO
+from .hybrid import Hybrid
 from .unet import UNet
 
-__all__ = ["FNO", "Surrogate", "UNet"]
+__all__ = ["FNO", "Hybrid", "Surrogate", "UNet"]
