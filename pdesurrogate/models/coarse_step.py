@@ -123,7 +123,9 @@ class CoarseSolver:
         return ["viscosity", *self.varying]
 
     def grid(self, dtype: torch.dtype, device: torch.device) -> PeriodicGrid:
-        key = (dtype, str(device))
+        # Tensors made under torch.inference_mode (Lightning's evaluation) cannot enter a graph
+        # that training records: each mode has its own grid and masks.
+        key = (dtype, str(device), torch.is_inference_mode_enabled())
         if key not in self._grids:
             self._grids[key] = PeriodicGrid(self.n, self.physics["domain_length"], dtype, device)
         return self._grids[key]
@@ -154,22 +156,28 @@ class CoarseSolver:
                 raise UserError(f"{field}: the saved grid {self.n}² has too few modes for the forcing: "
                                 f"{lost:.1%} of its power lies beyond the solver's 2/3-rule cutoff |k| <= {self.cutoff}")
 
-    def projection_mask(self, grid: PeriodicGrid) -> torch.Tensor:
-        """``(n, n//2+1)`` booleans in ``rfft2`` layout: the modes the coarse solver holds, without
-        the mean (a periodic vorticity has none)."""
-        key = str(grid.device)
+    def projection_mask(self, grid: PeriodicGrid, modes: str = "dealiased") -> torch.Tensor:
+        """``(n, n//2+1)`` booleans in ``rfft2`` layout, never the mean (a periodic vorticity has
+        none): ``dealiased``, the modes the solver evolves (the 2/3 rule); ``saved``, every mode
+        the saved grid holds (``|kx|, |ky| < n/2``, as the dataset's spectral truncation keeps)."""
+        key = (str(grid.device), modes, torch.is_inference_mode_enabled())  # see grid()
         if key not in self._masks:
-            modes = DealiasedSpectrum(grid.n)
-            ones = torch.ones(grid.n, grid.n // 2 + 1, dtype=grid.complex_dtype, device=grid.device)
-            mask = modes.expand(modes.compact(ones)).real > 0.5
+            if modes == "dealiased":
+                spectrum = DealiasedSpectrum(grid.n)
+                ones = torch.ones(grid.n, grid.n // 2 + 1, dtype=grid.complex_dtype, device=grid.device)
+                mask = spectrum.expand(spectrum.compact(ones)).real > 0.5
+            else:
+                mask = torch.ones(grid.n, grid.n // 2 + 1, dtype=torch.bool, device=grid.device)
+                mask[grid.n // 2] = False  # the Nyquist row and column have no symmetric partner
+                mask[:, grid.n // 2] = False
             mask[0, 0] = False
             self._masks[key] = mask
         return self._masks[key]
 
-    def project(self, fields: torch.Tensor) -> torch.Tensor:
-        """``fields (…, n, n)`` restricted to what the coarse grid holds: zero mean and the 2/3 rule."""
+    def project(self, fields: torch.Tensor, modes: str = "dealiased") -> torch.Tensor:
+        """``fields (…, n, n)`` restricted to the ``modes`` of :meth:`projection_mask`."""
         grid = self.grid(fields.dtype, fields.device)
-        return irfft2(rfft2(fields) * self.projection_mask(grid), s=(self.n, self.n))
+        return irfft2(rfft2(fields) * self.projection_mask(grid, modes), s=(self.n, self.n))
 
     def step(self, fields: torch.Tensor, parameters: dict[str, torch.Tensor]) -> torch.Tensor:
         """``fields (batch, variables, n, n)`` one interval later, with gradients."""

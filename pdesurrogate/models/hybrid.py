@@ -7,7 +7,8 @@ One model step over a saved interval is
 with ``S`` the coarse solver (:class:`~pdesurrogate.models.coarse_step.CoarseSolver`: the
 dataset's equation, forcing, drag, scheme and adaptive step rule, run at the saved resolution),
 ``N`` a Fourier neural operator built from :mod:`pdesurrogate.layers`, and ``P`` the projection
-onto what the coarse grid holds (zero mean, the 2/3 rule). The viscosity and every swept
+onto what the coarse grid holds: zero mean, and the modes the saved grid holds (or only those the
+solver evolves under its 2/3 rule: ``correction_modes``). The viscosity and every swept
 parameter enter through ``S`` per sample, exactly; ``condition_network`` also feeds them to ``N``.
 The correction starts at zero (the last layer is zero-initialised): an untrained hybrid *is*
 the coarse solver, and training can only move it where the data says the grid fails.
@@ -30,6 +31,7 @@ from .coarse_step import CoarseSolver, coarse_physics, physics_differences
 from .fno import FNO
 
 CORRECTION_INPUTS = ("history", "history_and_coarse")
+CORRECTION_MODES = ("saved", "dealiased")
 
 
 class Hybrid(Surrogate):
@@ -42,6 +44,13 @@ class Hybrid(Surrogate):
             (FiLM, through their logarithm for ``log_parameters``); the solver always gets them.
         correction_input: ``history`` (the ``history`` true or predicted frames) or
             ``history_and_coarse`` (those and the coarse solver's prediction of the next frame).
+        correction_modes: what the correction may change, never the mean: ``saved``, every mode the
+            saved grid holds; ``dealiased``, only those the solver evolves (the 2/3 rule). The
+            dataset's frames hold modes up to ``n/2 − 1`` (a spectral truncation of a finer
+            simulation) but the solver only those up to ``n/3``: on an under-resolved grid the
+            modes between carry much of the coarse solver's error (half of it on
+            ns_kolmogorov_under_resolved_small, nearly all on ns_ood_small), which ``dealiased``
+            cannot correct.
         gradient_checkpointing: recompute each step's solver and network in the backward pass
             instead of keeping their activations (memory per unrolled frame down, time up).
         hidden_channels, layers, modes, lifting_channels, projection_channels: the correction FNO.
@@ -62,6 +71,7 @@ class Hybrid(Surrogate):
         physics: dict | None = None,
         condition_network: bool = False,
         correction_input: str = "history_and_coarse",
+        correction_modes: str = "saved",
         gradient_checkpointing: bool = False,
         hidden_channels: int = 32,
         layers: int = 4,
@@ -76,6 +86,10 @@ class Hybrid(Surrogate):
         if correction_input not in CORRECTION_INPUTS:
             raise ArchitectureError("correction_input", f"must be one of {', '.join(CORRECTION_INPUTS)} "
                                                         f"(got {correction_input!r})")
+        if correction_modes not in CORRECTION_MODES:
+            raise ArchitectureError("correction_modes", f"must be one of {', '.join(CORRECTION_MODES)} "
+                                                        f"(got {correction_modes!r})")
+        self.correction_modes = correction_modes
         if "viscosity" not in self.conditioning:
             raise ArchitectureError("conditioning", "must list viscosity for a Hybrid: its coarse solver takes the "
                                                     f"viscosity of every sample (got {self.conditioning})")
@@ -164,7 +178,7 @@ class Hybrid(Surrogate):
         coarse = self.coarse_step(window[:, -1] * std + mean, parameters)
         inputs = torch.cat((window, ((coarse - mean) / std)[:, None]), dim=1) if self.uses_coarse else window
         correction = self.correction(inputs, parameters if self.condition_network else None)[:, 0]
-        return ((coarse + self.solver.project(correction * std) - mean) / std)[:, None]
+        return ((coarse + self.solver.project(correction * std, self.correction_modes) - mean) / std)[:, None]
 
     def forward(self, fields: torch.Tensor, parameters: torch.Tensor | None = None) -> torch.Tensor:
         """``future`` steps from ``fields`` (normalised as the training module's normaliser does)."""
