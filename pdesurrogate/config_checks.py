@@ -62,12 +62,17 @@ def positive_int(value, key: str) -> int:
 
 
 def parse_budget(budget, key: str) -> tuple[int, float | None]:
-    """A training budget ``{epochs: N}`` or ``{epochs: N, minutes: M}`` (minutes cap the wall time)."""
-    if not isinstance(budget, dict) or "epochs" not in budget or set(budget) - {"epochs", "minutes"}:
-        raise UserError(f"{key}: must be {{epochs: N}} or {{epochs: N, minutes: M}} (got {budget!r})")
+    """A training budget ``{epochs: N}``, the same on every machine, or ``{epochs: N, max_minutes: M}``
+    where ``max_minutes`` is only a safety cap on the wall time (a run it cuts short has trained a
+    different model, and is flagged)."""
+    if isinstance(budget, dict) and "minutes" in budget:
+        raise UserError(f"{key}.minutes: is now max_minutes, a safety cap only: the budget is the epochs, the same "
+                        f"on every machine, and a run the cap cuts short is flagged (got {budget!r})")
+    if not isinstance(budget, dict) or "epochs" not in budget or set(budget) - {"epochs", "max_minutes"}:
+        raise UserError(f"{key}: must be {{epochs: N}} or {{epochs: N, max_minutes: M}} (got {budget!r})")
     epochs = positive_int(budget["epochs"], f"{key}.epochs")
-    minutes = budget.get("minutes")
+    minutes = budget.get("max_minutes")
     if minutes is not None and not (isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
                                     and minutes > 0):
-        raise UserError(f"{key}.minutes: must be a number > 0 (got {minutes!r})")
+        raise UserError(f"{key}.max_minutes: must be a number > 0 (got {minutes!r})")
     return epochs, None if minutes is None else float(minutes)

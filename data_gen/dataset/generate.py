@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ParameterError
 from ..paths import writable_directory
+from .coarse_check import record_coarse_solver_errors
 from .config import DatasetConfig, load_config
 from .directory import DatasetDirectory
 from .layout import shard_layout
@@ -255,6 +256,8 @@ def _generate(config: DatasetConfig, out, worker: Worker, torch_device: torch.de
             result.written_samples += s.num_samples
 
     result.manifest = directory.complete(config, shards)
+    if result.manifest is not None:
+        result.manifest = record_coarse_solver_errors(directory, config, torch_device)
     records = directory.records(config.fingerprint)
     result.missing_shards = len(directory.missing_shards(shards, records))
     for split in config.splits:

@@ -17,7 +17,7 @@ diversity: 0.1          # length scale of the batch's repulsion, in decades of Î
 target: test_ood        # the split whose error active learning should bring down
 val_split: val          # checkpoints are selected on it, and only on it
 calibration_splits: [test_id, test_ood]   # scored by every round's ensemble (calibration in and out)
-training: {epochs: 20, minutes: 0.5}      # per member and round; training starts afresh every round
+training: {epochs: 20}                   # per member and round, afresh every round; max_minutes: a safety cap
 score_from: null        # default: the model's history
 horizon: 8
 fit_overrides: []
@@ -37,9 +37,9 @@ from data_gen.dataset import load_config, parse_config
 from data_gen.errors import ParameterError
 from data_gen.paths import readable_file
 
-from ..benchmark.config import ModelSpec, _model_spec
 from ..config_checks import parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
 from ..errors import UserError
+from ..training.spec import ModelSpec, read_model_spec
 
 KEYS = ("data", "model", "ensemble", "seeds", "initial", "rounds", "budget_per_round", "candidates", "diversity",
         "target", "val_split", "calibration_splits", "training", "score_from", "horizon", "fit_overrides")
@@ -136,7 +136,7 @@ def parse_active(path: str | Path) -> ActiveConfig:
     except ParameterError as error:
         raise UserError(f"data: {data_config}: {error}") from None
     data_raw = yaml.safe_load(dataset.text)
-    model = _model_spec(resolve_path(raw["model"], "model", source), "model")
+    model = read_model_spec(resolve_path(raw["model"], "model", source), "model")
     missing = [v for v in model.variables if v not in dataset.variables]
     if missing:
         raise UserError(f"model: variables {missing} are not saved by {data_config} (saved: {', '.join(dataset.variables)})")

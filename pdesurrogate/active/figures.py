@@ -1,5 +1,5 @@
 """The figures of an active-learning run: target error against simulation budget, the viscosities
-each strategy chose, the reliability diagram and spread against error over the rollout."""
+each strategy chose, and the ensembles' reliability diagram and spread against error."""
 
 from __future__ import annotations
 
@@ -9,14 +9,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..evaluation.files import write_atomically
+from ..evaluation.ensemble_figures import reliability_diagram, save_figure, spread_against_error
 
 COLOURS = {"active": "C0", "random": "C1"}
-
-
-def _save(figure: Figure, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=120))
 
 
 def error_against_budget(records: pd.DataFrame, target: str, path: Path) -> None:
@@ -32,7 +27,7 @@ def error_against_budget(records: pd.DataFrame, target: str, path: Path) -> None
     axis.set_xlabel("simulation cost of the training set [pool-median trajectories]")
     axis.set_ylabel(f"relative L2 error of the ensemble mean on {target}")
     axis.legend(fontsize=8)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def chosen_viscosities(records: pd.DataFrame, config, summary: dict, path: Path) -> None:
@@ -49,47 +44,7 @@ def chosen_viscosities(records: pd.DataFrame, config, summary: dict, path: Path)
     axis.set_xlabel("viscosity ν")
     axis.set_ylabel("trajectories chosen (all seeds and rounds)")
     axis.legend(fontsize=8)
-    _save(figure, path)
-
-
-def _split_panels(table: pd.DataFrame):
-    """One panel per split of ``table``: ``(figure, [(axis, split), …])``."""
-    splits = sorted(table.split.unique())
-    figure = Figure(figsize=(max(6.5, 3.4 * len(splits)), 3.6), layout="constrained")
-    return figure, list(zip(figure.subplots(1, len(splits), squeeze=False)[0], splits))
-
-
-def reliability_diagram(reliability: pd.DataFrame, models: list[str], path: Path) -> None:
-    figure, panels = _split_panels(reliability)
-    for axis, split in panels:
-        axis.plot([0, 1], [0, 1], color="0.5", linestyle="--", label="calibrated")
-        for i, model in enumerate(models):
-            part = reliability[(reliability.split == split) & (reliability.model == model)]
-            for variable, rows in part.groupby("variable"):
-                axis.plot(rows["nominal"], rows["observed"], marker="o", color=f"C{i}", label=f"{model} ({variable})")
-        axis.set_title(split)
-        axis.set_xlabel("nominal coverage of the central interval")
-        axis.set_ylabel("observed coverage")
-        axis.set_xlim(0, 1)
-        axis.set_ylim(0, 1)
-    panels[0][0].legend(fontsize=7)
-    _save(figure, path)
-
-
-def spread_against_error(by_step: pd.DataFrame, models: list[str], path: Path) -> None:
-    figure, panels = _split_panels(by_step)
-    for axis, split in panels:
-        for i, model in enumerate(models):
-            part = by_step[(by_step.split == split) & (by_step.model == model)]
-            for variable, rows in part.groupby("variable"):
-                axis.plot(rows["step"], rows["rmse"], color=f"C{i}", marker="o", label=f"{model} error ({variable})")
-                axis.plot(rows["step"], rows["spread"], color=f"C{i}", linestyle="--", label=f"{model} spread")
-        axis.set_title(split)
-        axis.set_xlabel("rollout step (scored frame)")
-        axis.set_ylabel("RMS over samples [field units]")
-        axis.set_yscale("log")
-    panels[0][0].legend(fontsize=7)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def draw_figures(directory: Path, records: pd.DataFrame, reliability: pd.DataFrame, by_step: pd.DataFrame, config,

@@ -24,7 +24,7 @@ trajectories' initial conditions from the same seeds, so the two differ only in 
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import time
 from pathlib import Path
 
@@ -32,31 +32,26 @@ import numpy as np
 import torch
 
 from data_gen.dataset import generate, parse_config, verify
-from data_gen.paths import writable_directory
 
-from ..benchmark.runner import train
-from ..benchmark.speed import evaluation_device
 from ..data import DatasetReader
 from ..errors import UserError
 from ..evaluation.evaluate import evaluate_split, read_results, write_results
-from ..evaluation.files import write_atomically
+from ..run_directory import RunDirectory, enable_progress_lines, file_digest, write_json, write_text
 from ..evaluation.scoring import ScoringWindow
 from ..training.checkpoint import load_surrogate
-from ..training.fit import fit_arguments
-from . import calibration as calibration_tables
+from ..training.device import evaluation_device
+from ..training.fit import fit_arguments, train_run
+from ..evaluation import calibration as calibration_tables
 from .acquisition import random_choice, uncertain_and_diverse
 from .config import ActiveConfig
-from .ensemble import ensemble_rollout, ensemble_rows, relative_disagreement
+from ..evaluation.ensemble import ensemble_rollout, ensemble_rows, relative_disagreement
 from .pool import Pool, probe_pool
+
+log = logging.getLogger(__name__)
 
 STRATEGIES = ("active", "random")
 ROUNDS_COLUMNS = ("strategy", "seed", "round", "trajectories", "new_trajectories", "chosen_viscosity",
                   "acquisition_score", "cost_round", "cost_total", "simulation_cpu_seconds", "target_rel_l2")
-
-
-def _write_json(path: Path, value) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(value, indent=2) + "\n"))
 
 
 def _read_json(path: Path):
@@ -65,7 +60,10 @@ def _read_json(path: Path):
 
 class ActiveLearning:
     def __init__(self, config: ActiveConfig, out: str | Path, progress: bool = True):
-        self.config, self.out, self.progress = config, writable_directory(out, "--out"), progress
+        self.config, self.progress = config, progress
+        self.directory = RunDirectory(out, "active")
+        self.out = self.directory.path
+        enable_progress_lines()
         self.device = evaluation_device()
         self.window = ScoringWindow(config.score_from, config.horizon)
 
@@ -90,16 +88,12 @@ class ActiveLearning:
     # --- the run --------------------------------------------------------------------------------
     def run(self) -> Path:
         """Every loop of every seed (finished rounds are reused), then the tables, figures and report."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        stored = self.out / "active.yaml"
-        if stored.is_file() and stored.read_text() != self.config.text:
-            # Finished rounds are reused by their place in OUT: those of another config must not be.
-            raise UserError(f"--out: {self.out} holds a run of another config ({stored} differs from "
-                            f"{self.config.source}); use a new --out, or the config it was started with")
-        stored.write_text(self.config.text)
+        # Finished rounds are reused by their place in OUT: those of another config must not be.
+        self.directory.claim(self.config.text, {"model": file_digest(self.config.model.config)})
+        write_text(self.out / "active.yaml", self.config.text)
         started = time.perf_counter()
         pool = probe_pool(self.config, self.out, self.device, self.progress)
-        self._say(f"active: pool of {len(pool.viscosity)} candidates probed; cost ∝ ν^{pool.exponent:.2f} "
+        log.info(f"active: pool of {len(pool.viscosity)} candidates probed; cost ∝ ν^{pool.exponent:.2f} "
                   f"({pool.cpu_seconds.min():.2f}-{pool.cpu_seconds.max():.2f} CPU s per trajectory)")
         reader = self.prepare_data()
         c = self.config
@@ -113,7 +107,7 @@ class ActiveLearning:
                     record = self.run_round(strategy, seed, round_, pool, reader)
                     done += 1
                     elapsed = time.perf_counter() - started
-                    self._say(f"[{done}/{total}] {strategy} seed {seed} round {round_}: target rel_l2 "
+                    log.info(f"[{done}/{total}] {strategy} seed {seed} round {round_}: target rel_l2 "
                               f"{record['target_rel_l2']:.4f} at cost {record['cost_total']:.2f}, elapsed "
                               f"{elapsed / 60:.1f} min")
         from .report import write_outputs  # matplotlib only once everything is trained
@@ -171,7 +165,7 @@ class ActiveLearning:
             "target_rel_l2": target_error,
             "members": [str(p.relative_to(self.out)) for p in checkpoints],
         }
-        _write_json(directory / "done.json", record)
+        write_json(directory / "done.json", record)
         return record
 
     def acquire(self, strategy: str, seed: int, round_: int, pool: Pool, reader: DatasetReader) -> dict:
@@ -198,7 +192,7 @@ class ActiveLearning:
                 "chosen_viscosity": [float(pool.viscosity[i]) for i in chosen],
                 "chosen_score": [None if not np.isfinite(score[i]) else float(score[i] / pool.cost[i]) for i in chosen],
                 "chosen_cost": [float(pool.cost[i]) for i in chosen], "budget": c.budget_per_round}
-        _write_json(path, made)
+        write_json(path, made)
         return made
 
     @torch.no_grad()
@@ -244,7 +238,7 @@ class ActiveLearning:
             "acquisition": "disagreement per unit cost, uncertain and diverse in log ν" if strategy == "active"
             else "random choice from the pool at the same budget",
         }
-        _write_json(manifest_path, manifest)  # atomically: a kill leaves the generator's manifest or this one
+        write_json(manifest_path, manifest)  # atomically: a kill leaves the generator's manifest or this one
         self._verify(root)
         return cpu_seconds
 
@@ -259,11 +253,11 @@ class ActiveLearning:
                                   overrides=c.fit_overrides)
         if roots:
             arguments += ["--data.extra_train_roots", json.dumps([str(r) for r in roots])]
-        selected, seconds = train(arguments, directory)
+        selected, seconds = train_run(arguments, directory)
         # last.ckpt only resumes an interrupted fit, and an interrupted member is retrained from
         # scratch: without it a run keeps half the disk (63 members of the small config: ~0.9 GB).
         (directory / "checkpoints" / "last.ckpt").unlink(missing_ok=True)
-        _write_json(directory / "done.json", {"seed": seed, "checkpoint": str(selected.relative_to(self.out)),
+        write_json(directory / "done.json", {"seed": seed, "checkpoint": str(selected.relative_to(self.out)),
                                               "fit_seconds": seconds, "extra_train_roots": [str(r) for r in roots]})
         return selected
 
@@ -303,6 +297,3 @@ class ActiveLearning:
                 for r in range(1, c.rounds + 1):
                     rows += read_results(self.round_dir(strategy, seed, r) / "results.csv")
         return rows
-
-    def _say(self, line: str) -> None:
-        print(line, file=sys.stderr, flush=True)

@@ -4,16 +4,19 @@ active learning matches random sampling, the figures and ``report.md``."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
 import pandas as pd
 
 from ..evaluation.evaluate import write_results
-from ..evaluation.files import write_atomically
+from ..run_directory import write_atomically
 from ..provenance import commit, machine
-from . import calibration as tables
+from ..evaluation import calibration as tables
 from .figures import draw_figures
+
+log = logging.getLogger(__name__)
 
 STRATEGIES = ("active", "random")
 
@@ -84,7 +87,7 @@ def write_outputs(loop, pool, reader) -> Path:
     report = out / "report.md"
     text = _report(config, records, calibration, summary, figures)
     write_atomically(report, lambda t: t.write_text(text))
-    loop._say(f"active: wrote {report}")
+    log.info(f"active: wrote {report}")
     return report
 
 

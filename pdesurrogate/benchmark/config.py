@@ -9,12 +9,15 @@ data: configs/data/ns_ood_small.yaml   # generated into OUT/data (reused if ther
 # data_root: /path/to/dataset          # or an existing dataset directory instead
 models: [configs/fit/ns_fno_small.yaml, configs/fit/ns_unet_small.yaml]
 seeds: 3                               # training seeds 0, 1, 2 (or a list of seeds); at least 3
-budget: {epochs: 10}                   # the same for every model; `minutes: M` also caps wall time
+budget: {epochs: 10}                   # the same for every model and machine; `max_minutes: M` is only
+                                       # a safety cap on wall time (a run it cuts short is flagged)
 score_from: null                       # default: the largest history among the models
 horizon: 8                             # scored saved frames
 splits: [test_id, test_ood, test_ood_high, sweep]
 val_split: val                         # checkpoints are selected on it, and only on it
 fit_overrides: []                      # extra Lightning CLI arguments for every fit
+solver_resolutions: null               # grids for the plain solver's error against cost (default:
+                                       # the saved one, 1.5x, 2x, 3x finer, up to the simulated one)
 ```
 """
 
@@ -26,24 +29,14 @@ from pathlib import Path
 from data_gen.dataset import load_config
 from data_gen.paths import readable_file
 
-from ..commands.lightning import check_config_file
 from ..config_checks import data_source, parse_budget, positive_int, read_config, resolve_path
 from ..errors import UserError
+from ..training.cli import check_config_file
+from ..training.spec import ModelSpec, read_model_spec
 
 KEYS = ("data", "data_root", "models", "seeds", "budget", "score_from", "horizon", "splits", "val_split",
-        "fit_overrides", "id_split")
+        "fit_overrides", "id_split", "solver_resolutions")
 MINIMUM_SEEDS = 3
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One model config and what the benchmark needs to know of it before training."""
-
-    name: str  # the config's file name without .yaml: how tables and folders name the model
-    config: Path
-    variables: tuple[str, ...]
-    history: int
-    conditioning: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -62,6 +55,7 @@ class BenchmarkConfig:
     id_split: str
     fit_overrides: tuple[str, ...]
     text: str
+    solver_resolutions: tuple[int, ...] | None = None
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -70,16 +64,6 @@ class BenchmarkConfig:
     def runs(self) -> list[tuple[ModelSpec, int]]:
         """Every model × seed pair, in a fixed order (``--shard I/N`` takes positions ≡ I mod N)."""
         return [(model, seed) for model in self.models for seed in self.seeds]
-
-
-def _model_spec(path: Path, key: str) -> ModelSpec:
-    raw = check_config_file(path, key) or {}
-    data = raw.get("data") if isinstance(raw, dict) else None
-    if not isinstance(data, dict) or not data.get("variables"):
-        raise UserError(f"{key}: {path} has no data.variables; is it a `pdesurrogate fit` config?")
-    history = data.get("history", 1)
-    positive_int(history, f"{key}: {path}: data.history")
-    return ModelSpec(path.stem, path, tuple(data["variables"]), history, tuple(data.get("conditioning") or ()))
 
 
 def parse_benchmark(path: str | Path) -> BenchmarkConfig:
@@ -91,7 +75,7 @@ def parse_benchmark(path: str | Path) -> BenchmarkConfig:
     models = raw.get("models")
     if not isinstance(models, list) or not models:
         raise UserError("models: must be a non-empty list of model configs (configs/fit/*.yaml)")
-    specs = tuple(_model_spec(resolve_path(m, f"models[{i}]", source), f"models[{i}]") for i, m in enumerate(models))
+    specs = tuple(read_model_spec(resolve_path(m, f"models[{i}]", source), f"models[{i}]") for i, m in enumerate(models))
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise UserError(f"models: two model configs share a file name ({', '.join(names)}); tables name models by it")
@@ -131,8 +115,14 @@ def parse_benchmark(path: str | Path) -> BenchmarkConfig:
     overrides = raw.get("fit_overrides", [])
     if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
         raise UserError(f"fit_overrides: must be a list of command-line arguments (got {overrides!r})")
+    resolutions = raw.get("solver_resolutions")
+    if resolutions is not None and (not isinstance(resolutions, list) or not resolutions or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 8 and n % 2 == 0 for n in resolutions)):
+        raise UserError(f"solver_resolutions: must be null or a non-empty list of even grid sizes >= 8, from the "
+                        f"dataset's saved to its simulated resolution (got {resolutions!r})")
     config = BenchmarkConfig(source, data_config, data_root, specs, tuple(seeds), epochs, minutes, score_from,
-                             horizon, tuple(splits), val_split, id_split, tuple(overrides), text)
+                             horizon, tuple(splits), val_split, id_split, tuple(overrides), text,
+                             None if resolutions is None else tuple(sorted(set(resolutions))))
     if data_config is not None:
         _check_against_data_config(config)
     return config
@@ -143,6 +133,15 @@ def _check_against_data_config(config: BenchmarkConfig) -> None:
     data = load_config(readable_file(config.data_config, "data", "configs/data/ns_ood_small.yaml"))
     check_splits(config, {s.name for s in data.splits}, data.time.num_intervals + 1, set(data.variables),
                  str(config.data_config))
+    check_resolutions(config, data.saved_resolution, data.sim_resolution, str(config.data_config))
+
+
+def check_resolutions(config: BenchmarkConfig, saved: int, simulated: int, where: str) -> None:
+    """Refuse solver grids outside the dataset's saved … simulated range."""
+    outside = [n for n in config.solver_resolutions or () if not saved <= n <= simulated]
+    if outside:
+        raise UserError(f"solver_resolutions: {outside} lie outside {saved} … {simulated}, the saved and simulated "
+                        f"resolutions of {where}")
 
 
 def check_splits(config: BenchmarkConfig, splits: set[str], frames: int, variables: set[str], where: str) -> None:

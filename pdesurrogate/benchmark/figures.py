@@ -15,8 +15,9 @@ from matplotlib.ticker import MaxNLocator
 from ..evaluation import metrics
 from ..evaluation.scoring import BASELINES
 from .fields import DatasetInfo, Predictions, prediction_path, read_last_frame
-from ..evaluation.files import write_atomically
-from .intervals import Interval
+from ..run_directory import write_atomically
+from .cost_figure import draw_error_vs_cost
+from .intervals import Interval, non_negative
 from .results import Results
 from .summary import CORRELATION_THRESHOLD, correlation_times, horizon_means
 
@@ -27,7 +28,8 @@ def _colours(models: Sequence[str]) -> dict[str, str]:
     palette = [f"C{i}" for i in range(10)]
     trained = [m for m in models if m not in BASELINES]
     colours = {m: palette[i % len(palette)] for i, m in enumerate(trained)}
-    colours.update({"persistence": "0.35", "training_mean": "0.65"})
+    # Baselines in greys and black; the training range is shaded in a colour outside the palette.
+    colours.update({"persistence": "0.35", "training_mean": "0.65", "coarse_solver": "black"})
     return colours
 
 
@@ -86,7 +88,8 @@ class Figures:
     def _train_range(self, axis) -> None:
         band = self.meta.get("train_viscosity")
         if band and len(band) == 2:
-            axis.axvspan(float(band[0]), float(band[1]), color="tab:green", alpha=0.12,
+            # khaki is in no model's palette (tab10) nor among the baselines' greys
+            axis.axvspan(float(band[0]), float(band[1]), color="khaki", alpha=0.45,
                          label=f"training range ν ∈ [{float(band[0]):.3g}, {float(band[1]):.3g}]")
 
     def _last_frame(self, model: str, seed: str, split: str) -> Predictions | None:
@@ -104,6 +107,17 @@ class Figures:
             self.spectra(split)
         self.snapshots_lowest_viscosity()
         self.correlation_time_vs_viscosity()
+        for split in self.splits:
+            self.error_vs_cost(split)
+
+    def error_vs_cost(self, split: str) -> None:
+        figure = draw_error_vs_cost(self.out, self.results, split, self.meta, self.colours, self.metric)
+        if figure is None:
+            self.skipped.append(f"error_vs_cost_{split}.png: no timed solver grids or model rollouts for split {split}")
+            return
+        self._write(figure, f"error_vs_cost_{split}.png",
+                    f"horizon-mean {self.metric} against rollout wall time per trajectory on {split}: the dataset's "
+                    "solver on grids from the saved one up, and every model")
 
     # 1. error vs rollout step
     def error_vs_step(self, split: str) -> None:
@@ -117,7 +131,8 @@ class Figures:
                 table = self.results.get(model, split, variable, self.metric)
                 if table is None:
                     continue
-                _band(axis, table.steps, Interval.columns(table.per_seed_step()), self.colours[model], model,
+                _band(axis, table.steps, Interval.columns(table.per_seed_step(), non_negative(self.metric)),
+                      self.colours[model], model,
                       model in BASELINES, marker="o")
             axis.set_title(f"{variable}, split {split}")
             axis.set_xlabel("rollout step (scored frame number)")
@@ -189,7 +204,7 @@ class Figures:
                         per_seed.append(energy)
                 if not per_seed:
                     continue
-                mean, low, high = _arrays(Interval.columns(np.stack(per_seed)))
+                mean, low, high = _arrays(Interval.columns(np.stack(per_seed), positive=True))
                 axis.loglog(k[1:], mean[1:], color=self.colours[model], label=f"{model} (mean of {len(per_seed)} seeds)")
                 if np.isfinite(low).any():
                     # A log axis cannot show a band reaching zero or below: clip it well under the curve.

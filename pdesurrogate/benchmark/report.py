@@ -17,14 +17,18 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..evaluation.coarse_solver import COARSE_SOLVER
 from ..evaluation.scoring import BASELINES
 from .fields import DatasetInfo
 from .figures import Figures
-from ..evaluation.files import write_atomically
-from .intervals import Interval
+from ..run_directory import write_atomically
+from .intervals import Interval, non_negative
 from .ensembles import ensemble_section
 from .results import Results, group_results, seed_order
 from .summary import ood_ratio, summarise, write_summary
+
+SIMPLE_BASELINES = ("persistence", "training_mean")
+"""The baselines judged together ("beats both"); ``coarse_solver`` gets a verdict of its own."""
 
 HIGHER_IS_BETTER = frozenset({"correlation"})
 """Metrics whose larger values are better; every other metric is an error (smaller is better)."""
@@ -39,7 +43,9 @@ def _cell(interval: Interval) -> str:
         return "NaN (no surviving sample)"
     if interval.n == 1:
         return f"{_number(interval.mean)} (1 seed, no CI)"
-    return f"{_number(interval.mean)} ± {interval.half_width:.2g}"
+    if interval.symmetric:
+        return f"{_number(interval.mean)} ± {interval.half_width:.2g}"
+    return f"{_number(interval.mean)} [{interval.low:.2g}, {interval.high:.2g}]"
 
 
 def _better(metric: str, a: float, b: float) -> bool:
@@ -79,9 +85,14 @@ the split at each scored step, then over the scored steps (the horizon mean; `su
 one row per step). A sample with any non-finite value of that metric within the horizon has \
 **diverged**: it is left out of its seed's mean and counted in `diverged_samples` (and below); a seed \
 none of whose samples survived does not count in `n_seeds`, and a model and split whose every sample \
-diverged has mean NaN. Across seeds we report the mean of the per-seed means ± the half-width of its \
-95 % confidence interval, t(0.975, n−1) · s / √n with s the standard deviation over the n seeds \
-(Student t); with one seed, as for the deterministic baselines `persistence` and `training_mean`, \
+diverged has mean NaN. Across seeds we report the mean of the per-seed means and its 95 % \
+confidence interval (Student t with n−1 degrees of freedom over the n seeds). An error cannot be \
+negative, so for errors, their OOD/ID ratios and correlation times the interval is taken on the log \
+of the per-seed values, [exp(m − t(0.975, n−1) · s / √n), exp(m + t(0.975, n−1) · s / √n)] with m and \
+s the mean and standard deviation of the logs, and shown as `mean [low, high]`: it stays above zero \
+and widens upwards where a seed went badly. Signed metrics (drifts, spectrum log-ratios, the \
+correlation) get mean ± t(0.975, n−1) · s / √n. With one seed, as for the deterministic baselines \
+`persistence`, `training_mean` and `coarse_solver`, \
 there is no interval. OOD/ID ratios are computed per seed (the same seed on both splits) and then \
 aggregated the same way. Two models are called separable when their intervals do not overlap (for a \
 baseline, when its value lies outside the model's interval).
@@ -117,6 +128,9 @@ def _header(results: Results, splits: Sequence[str], meta: Mapping, metric: str,
     lines.append(f"- Headline metric: `{metric}` ({_words(metric)[0]} is better)")
     lines.append(f"- Models: {', '.join(results.trained) or 'none'}; baselines: "
                  f"{', '.join(m for m in results.models if m in BASELINES) or 'none'}")
+    cut = [name for name, done in (meta.get("runs") or {}).items() if ((done or {}).get("budget") or {}).get("cut_short")]
+    if cut:
+        lines.append(f"- **{len(cut)} run(s) cut short of their epoch budget** (see Training budget): {', '.join(cut)}")
     if meta.get("missing_runs"):
         lines.append(f"- Runs not finished, left out of everything below: {', '.join(map(str, meta['missing_runs']))}")
     lines.append("- Splits: " + ", ".join(f"{s} ({_split_kind(s, meta)}{_viscosity_range(results, s)})"
@@ -153,7 +167,7 @@ def _per_split_tables(results: Results, splits: Sequence[str], meta: Mapping, me
                 if table is None:
                     cells.append("—")
                     continue
-                text = _cell(Interval.of(table.per_seed()))
+                text = _cell(Interval.of(table.per_seed(), non_negative(metric)))
                 if best.get(v) == model:
                     text = f"**{text}** ★"
                 if table.diverged.any():
@@ -162,7 +176,8 @@ def _per_split_tables(results: Results, splits: Sequence[str], meta: Mapping, me
             name = f"{model} (baseline)" if model in BASELINES else model
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
-        for relative in (f"figures/error_vs_step_{split}.png", f"figures/spectra_{split}.png"):
+        for relative in (f"figures/error_vs_step_{split}.png", f"figures/error_vs_cost_{split}.png",
+                         f"figures/spectra_{split}.png"):
             if relative in figures.drawn:
                 lines += [f"![{figures.drawn[relative]}]({relative})", ""]
     return lines
@@ -211,20 +226,47 @@ def _ranking(results: Results, splits: Sequence[str], metric: str) -> list[str]:
 
 
 def _against_baselines(results: Results, splits: Sequence[str], metric: str) -> list[str]:
-    lines = ["## Does each model beat both baselines?", "",
-             f"On the horizon-mean `{metric}`: *yes* when the model's mean is {_words(metric)[0]} than both "
-             "baselines', *yes (separable)* when its whole 95 % interval is.", ""]
-    lines += ["| split | model | variable | model | persistence | training_mean | beats both |", "|---" * 7 + "|"]
+    lines = ["## Does each model beat the baselines?", "",
+             f"On the horizon-mean `{metric}`: *yes* when the model's mean is {_words(metric)[0]} than the "
+             "baselines', *yes (separable)* when its whole 95 % interval is. `persistence` and `training_mean` are "
+             "judged together, `coarse_solver` (the dataset's own solver on the saved grid) on its own.", ""]
+    lines += ["| split | model | variable | model | persistence | training_mean | coarse_solver | beats both | "
+              "beats coarse_solver |", "|---" * 9 + "|"]
     for split in splits:
         for model in results.trained:
             for v in results.variables:
                 i = results.interval(model, split, v, metric)
                 if i is None:
                     continue
-                baselines = [results.interval(b, split, v, metric) for b in BASELINES]
+                simple = [results.interval(b, split, v, metric) for b in SIMPLE_BASELINES]
+                coarse = results.interval(COARSE_SOLVER, split, v, metric)
                 lines.append(f"| {split} | {model} | {v} | {_cell(i)} | "
-                             + " | ".join("—" if b is None else _cell(b) for b in baselines)
-                             + f" | {_beats(i, baselines, metric)} |")
+                             + " | ".join("—" if b is None else _cell(b) for b in [*simple, coarse])
+                             + f" | {_beats(i, simple, metric)} | "
+                             + ("— (no coarse solver)" if coarse is None else _beats(i, [coarse], metric)) + " |")
+    return lines + [""]
+
+
+def _against_coarse_solver(results: Results, splits: Sequence[str], metric: str) -> list[str]:
+    """The headline: for each model and split, whether it beats the dataset's own solver on the saved grid."""
+    lines = ["## Headline: does each model beat the coarse solver?", ""]
+    if not any(results.get(COARSE_SOLVER, s, v, metric) is not None for s in splits for v in results.variables):
+        return lines + ["No `coarse_solver` rows: this dataset has no solver to run on its saved grid "
+                        "(see the log of the scoring stage).", ""]
+    lines += [f"`coarse_solver` is the dataset's own equation, forcing, drag, scheme and step rule run on the saved "
+              "grid from the last context frame over the scored horizon: what a surrogate must beat to be worth "
+              f"using. Same rule as for the other baselines (horizon-mean `{metric}`, *separable* when the model's "
+              "whole 95 % interval is on the better side). Cells: model mean / coarse-solver value: verdict.", ""]
+    lines += ["| model | variable | " + " | ".join(splits) + " |", "|---" * (len(splits) + 2) + "|"]
+    for model in results.trained:
+        for v in results.variables:
+            cells = []
+            for split in splits:
+                i, c = results.interval(model, split, v, metric), results.interval(COARSE_SOLVER, split, v, metric)
+                cells.append("—" if i is None or c is None else
+                             f"{_number(i.mean)} / {_number(c.mean)}: {_beats(i, [c], metric)}")
+            if any(cell != "—" for cell in cells):
+                lines.append(f"| {model} | {v} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
@@ -270,7 +312,49 @@ def _speed(speed: dict | None) -> list[str]:
         except (TypeError, ValueError, ZeroDivisionError):
             up_text = "—"
         lines.append(f"| {model} | {_seconds(seconds)} | {_seconds(solver)} | {up_text} |")
+    grids = speed.get("solver_grids") or {}
+    if grids:
+        lines += ["", "The dataset's own solver on coarser grids, from the last context frame over the same scored "
+                  "frames of the same trajectories (the saved grid is the `coarse_solver` baseline; finer grids start "
+                  "from the saved frame zero-padded in Fourier space):", "",
+                  "| solver | grid | seconds | seconds per trajectory |", "|---|---|---|---|"]
+        count = speed.get("trajectories")
+        for name, run in grids.items():
+            per = _seconds(float(run["seconds"]) / count) if isinstance(count, int) and count else "—"
+            lines.append(f"| {name} | {run.get('resolution', '?')}² | {_seconds(run.get('seconds'))} | {per} |")
     return lines + [""]
+
+
+def _budget(meta: Mapping) -> list[str]:
+    """Per model, the epochs each seed completed against the budget, and every run a clock cap cut short."""
+    budget, runs = meta.get("budget") or {}, meta.get("runs") or {}
+    lines = ["## Training budget", ""]
+    if not budget:
+        return []
+    cap = budget.get("max_minutes")
+    lines.append(f"Every model trains for {budget.get('epochs', '?')} epochs, the same on every machine"
+                 + (f", with a safety cap of {cap:g} min of wall time per run." if cap else "; no wall-clock cap."))
+    by_model: dict[str, list[str]] = {}
+    cut = []
+    for name, done in runs.items():
+        record = (done or {}).get("budget")
+        model = (done or {}).get("model", name)
+        if record is None:
+            by_model.setdefault(model, []).append("?")
+            continue
+        by_model.setdefault(model, []).append(str(record.get("epochs_completed", "?")))
+        if record.get("cut_short"):
+            cut.append(f"{name} ({record.get('epochs_completed')} of {record.get('max_epochs')} epochs"
+                       + (", stopped by the clock cap" if record.get("cut_by_clock") else "") + ")")
+    if by_model:
+        lines += ["", "| model | epochs completed per seed | fit seconds per seed |", "|---|---|---|"]
+        for model, epochs in by_model.items():
+            seconds = [_seconds(d.get("fit_seconds")) for d in runs.values() if d and d.get("model") == model]
+            lines.append(f"| {model} | {', '.join(epochs)} | {', '.join(seconds)} |")
+    lines += ["", ("**Runs cut short (their learning-rate schedule never finished; their scores are of a different, "
+                   "less trained model):** " + "; ".join(cut)) if cut else
+              "Every run completed its epochs.", ""]
+    return lines
 
 
 def _figure_list(figures: Figures) -> list[str]:
@@ -285,9 +369,11 @@ def _figure_list(figures: Figures) -> list[str]:
 def _report(results: Results, splits: Sequence[str], meta: Mapping, speed: dict | None, figures: Figures,
             notes: Sequence[str]) -> str:
     metric = meta.get("headline_metric", "rel_l2")
-    lines = (_header(results, splits, meta, metric, notes) + _per_split_tables(results, splits, meta, metric, figures)
+    lines = (_header(results, splits, meta, metric, notes) + _against_coarse_solver(results, splits, metric)
+             + _per_split_tables(results, splits, meta, metric, figures)
              + _in_vs_out(results, splits, meta, metric) + _ranking(results, splits, metric)
-             + _against_baselines(results, splits, metric) + _diverged(results, splits, metric) + _speed(speed)
+             + _against_baselines(results, splits, metric) + _diverged(results, splits, metric) + _budget(meta)
+             + _speed(speed)
              + _figure_list(figures))
     return "\n".join(lines)
 
@@ -312,8 +398,8 @@ def _beats(model: Interval, baselines: Sequence[Interval | None], metric: str) -
     if not np.isfinite(model.mean):
         return "no (every sample diverged)"
     present = [b for b in baselines if b is not None and np.isfinite(b.mean)]
-    if len(present) < len(BASELINES):
-        return "— (a baseline is missing)"
+    if len(present) < len(baselines):
+        return "— (a baseline is missing or diverged)"
     if not all(_better(metric, model.mean, b.mean) for b in present):
         return "no"
     edge = model.low if metric in HIGHER_IS_BETTER else model.high

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..evaluation.scoring import BASELINES, RESULT_COLUMNS
-from .intervals import Interval
+from .intervals import Interval, non_negative
 
 _CATEGORICAL = ("model", "seed", "split", "variable", "metric")
 _NUMERIC = ("sample", "viscosity", "step", "time", "value")
@@ -103,7 +103,7 @@ class Results:
     def interval(self, model: str, split: str, variable: str, metric: str) -> Interval | None:
         """The horizon mean of ``metric`` per seed, then its mean and 95 % interval over seeds."""
         table = self.get(model, split, variable, metric)
-        return None if table is None else Interval.of(table.per_seed())
+        return None if table is None else Interval.of(table.per_seed(), non_negative(metric))
 
     @property
     def trained(self) -> list[str]:

@@ -11,8 +11,10 @@ unit of simulated time does not depend on where in the trajectory it starts.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
+from pathlib import Path
 
 import torch
 
@@ -23,18 +25,21 @@ from data_gen.dataset.simulate import simulate_batch
 
 from ..evaluation.evaluate import evaluate_split, synchronise
 from ..training.checkpoint import load_surrogate
+from ..training.device import evaluation_device
+
+
+def solver_seconds_of(out) -> dict | None:
+    """``OUT/baselines/solver_seconds.json`` (see :mod:`.solvers`), or ``None``."""
+    path = Path(out) / "baselines" / "solver_seconds.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
 
 
 def timed_split(bench) -> str:
     """The split timed: the first out-of-distribution one (the hardest), else the first scored."""
     return next((s for s in bench.config.splits if s.startswith("test_ood")), bench.config.splits[0])
-
-
-def evaluation_device() -> torch.device:
-    """Where this process scores and times: its torchrun rank's GPU, the first GPU, or the CPU."""
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    return torch.device(f"cuda:{local_rank % torch.cuda.device_count()}") if torch.cuda.is_available() else \
-        torch.device("cpu")
 
 
 def _timed(device: torch.device, work) -> float:
@@ -73,7 +78,16 @@ def measure_speed(bench, reader) -> dict:
 
     simulate([batches[0][:1]])  # warm-up
     solver_seconds = _timed(device, lambda: simulate(batches))
-    return {"device": str(device), "split": split_name, "trajectories": split.samples, "frames": bench.config.horizon,
-            "sim_resolution": data.sim_resolution, "saved_resolution": data.saved_resolution,
-            "solver_seconds": solver_seconds, "surrogate": surrogate,
-            "speedup": {name: solver_seconds / seconds for name, seconds in surrogate.items() if seconds > 0}}
+    speed = {"device": str(device), "split": split_name, "trajectories": split.samples, "frames": bench.config.horizon,
+             "sim_resolution": data.sim_resolution, "saved_resolution": data.saved_resolution,
+             "solver_seconds": solver_seconds, "surrogate": surrogate,
+             "speedup": {name: solver_seconds / seconds for name, seconds in surrogate.items() if seconds > 0}}
+    # The dataset's solver on the saved and finer grids, timed on the same split when it was scored
+    # (baselines/solver_seconds.json, written before this).
+    timings = (solver_seconds_of(bench.out) or {}).get("runs") or {}
+    grids = {name: run["seconds"][split_name] for name, run in timings.items() if split_name in run.get("seconds", {})}
+    if "coarse_solver" in grids:
+        speed["coarse_solver_seconds"] = grids["coarse_solver"]
+    speed["solver_grids"] = {name: {"resolution": timings[name]["resolution"], "seconds": seconds}
+                             for name, seconds in grids.items()}
+    return speed

@@ -12,9 +12,11 @@ How numbers are aggregated (the same words go into the report):
   has *diverged*: it is left out of every step of that seed's mean and counted in
   ``diverged_samples``. A seed whose every sample diverged has no mean and does not count in
   ``n_seeds``; when no seed is left the mean is NaN.
-* Across seeds: the mean of the per-seed means and its 95 % confidence interval
-  ``mean ± t_{0.975, n−1} · s / √n`` (Student t, ``s`` the sample standard deviation, ``n`` the
-  seeds); with one seed (the baselines always) the interval is NaN.
+* Across seeds: the mean of the per-seed means and its 95 % confidence interval, Student t with
+  ``n − 1`` degrees of freedom over the ``n`` seeds: for a metric that cannot be negative (errors,
+  their OOD/ID ratios, correlation times) on the log of the per-seed values,
+  ``exp(m_log ± t_{0.975, n−1} · s_log / √n)``, so that it cannot reach zero; for a signed one
+  ``mean ± t_{0.975, n−1} · s / √n``. With one seed (the baselines always) the interval is NaN.
 * OOD/ID ratios are taken per seed (same seed on both splits) and then aggregated the same way.
 """
 
@@ -31,8 +33,8 @@ import numpy as np
 import torch
 
 from ..evaluation import metrics
-from ..evaluation.files import write_atomically
-from .intervals import Interval
+from ..run_directory import write_atomically
+from .intervals import Interval, non_negative
 from .results import Results, Table
 
 SUMMARY_COLUMNS = ("model", "split", "variable", "metric", "step", "mean", "ci95_low", "ci95_high", "n_seeds",
@@ -71,9 +73,10 @@ def summarise(results: Results, splits: Sequence[str]) -> list[SummaryRow]:
                     if table is None:
                         continue
                     diverged = int(table.diverged.sum())
-                    rows.append(SummaryRow(model, split, variable, metric, "all", Interval.of(table.per_seed()),
-                                           diverged))
-                    for step, interval in zip(table.steps, Interval.columns(table.per_seed_step())):
+                    positive = non_negative(metric)
+                    rows.append(SummaryRow(model, split, variable, metric, "all",
+                                           Interval.of(table.per_seed(), positive), diverged))
+                    for step, interval in zip(table.steps, Interval.columns(table.per_seed_step(), positive)):
                         rows.append(SummaryRow(model, split, variable, metric, str(int(step)), interval, diverged))
     return rows
 
@@ -97,7 +100,7 @@ def ood_ratio(results: Results, model: str, variable: str, metric: str, id_split
     a = dict(zip(inside.seeds, inside.per_seed()))
     b = dict(zip(outside.seeds, outside.per_seed()))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return Interval.of([b[s] / a[s] for s in a if s in b])
+        return Interval.of([b[s] / a[s] for s in a if s in b], positive=non_negative(metric))
 
 
 # --- per viscosity ------------------------------------------------------------------------------------
@@ -115,7 +118,7 @@ def viscosity_bin(nu: float) -> float:
 
 
 def _by_viscosity(results: Results, model: str, variable: str, metric: str, splits: Sequence[str],
-                  pairs: Callable[[Table], tuple[np.ndarray, np.ndarray, np.ndarray]]
+                  pairs: Callable[[Table], tuple[np.ndarray, np.ndarray, np.ndarray]], positive: bool = False
                   ) -> tuple[dict[float, Interval], dict[float, bool]]:
     """Per viscosity bin over every split, per seed the mean over samples, then across seeds.
     ``pairs(table)`` gives three ``(seed, sample)`` arrays: each pair's value, whether it counts, and
@@ -135,7 +138,7 @@ def _by_viscosity(results: Results, model: str, variable: str, metric: str, spli
                 key = viscosity_bin(nu)
                 flagged[key] = flagged.get(key, False) or bool(flags[s, i])
                 collected.setdefault(key, {}).setdefault(seed, []).append(values[s, i])
-    intervals = {nu: Interval.of(np.mean(by_seed[s]) for s in seeds if s in by_seed)
+    intervals = {nu: Interval.of([np.mean(by_seed[s]) for s in seeds if s in by_seed], positive)
                  for nu, by_seed in sorted(collected.items())}
     return intervals, flagged
 
@@ -148,7 +151,7 @@ def horizon_means(results: Results, model: str, variable: str, metric: str, spli
         values = table.per_sample()
         return values, np.isfinite(values) & table.valid, np.zeros_like(table.valid)
 
-    return _by_viscosity(results, model, variable, metric, splits, pairs)[0]
+    return _by_viscosity(results, model, variable, metric, splits, pairs, non_negative(metric))[0]
 
 
 def correlation_times(results: Results, model: str, variable: str, splits: Sequence[str]
@@ -163,4 +166,4 @@ def correlation_times(results: Results, model: str, variable: str, splits: Seque
         never = ~np.isfinite(times)
         return np.where(never, table.times[-1], times), table.valid & table.present.all(-1), never
 
-    return _by_viscosity(results, model, variable, "correlation", splits, pairs)
+    return _by_viscosity(results, model, variable, "correlation", splits, pairs, positive=True)

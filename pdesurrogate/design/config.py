@@ -4,7 +4,7 @@
 task: viscosity                         # viscosity | initial_state | forcing_amplitude | forcing_pattern | initial_height
 data: configs/data/ns_ood_small.yaml    # generated into the cache (reused), or data_root: DIR
 fit: configs/fit/ns_fno_cond_h1_small.yaml  # trained into the cache when absent (reused), or checkpoint: PATH
-budget: {epochs: 30}                    # for fit (default); `minutes: M` also caps wall time
+budget: {epochs: 30}                    # for fit (default); `max_minutes: M` is a safety cap on wall time
 cache: runs/cache                       # where generated data and trained models are kept
 target: {seed: 1000, viscosity: 4.0e-4, frames: 8, noise: 0.0}
 design: {bounds: [1.0e-5, 1.0e-2]}
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config_checks import data_source, parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
-from ..commands.lightning import check_config_file
 from ..errors import UserError
+from ..training.cli import check_config_file
 from .optimise import METHODS
 from .tasks import TASKS
 

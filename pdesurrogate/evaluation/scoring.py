@@ -28,7 +28,9 @@ from . import metrics
 RESULT_COLUMNS = ("model", "seed", "split", "sample", "viscosity", "step", "time", "variable", "metric", "value")
 """The columns of ``results.csv``: one row per model, seed, split, sample, scored frame, variable and metric."""
 
-BASELINES = ("persistence", "training_mean")
+BASELINES = ("persistence", "training_mean", "coarse_solver")
+"""Baselines' model names (their role in ``results.csv``); ``coarse_solver`` is the dataset's own solver
+on the saved grid (:mod:`pdesurrogate.evaluation.coarse_solver`), present where the data has one."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Each fit writes into its own logger version, ``<save_dir>/<name>/version_N/``: its metrics, its
 config and ``checkpoints/`` beside them, so a rerun never mixes with an earlier run's files.
 ``best-epochNNN.ckpt`` is the checkpoint selected on the validation metric, ``last.ckpt`` the last
-epoch (for resuming).
+epoch (for resuming), ``budget.json`` how much of its epoch budget the fit completed
+(:mod:`.budget`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ..errors import UserError
+from .budget import budget_record, write_budget_record
 
 SELECTED = "best-epoch*.ckpt"
 
@@ -33,10 +35,22 @@ class SelectedCheckpoint(ModelCheckpoint):
         if self.restore_state:
             super().load_state_dict(state_dict)
 
+    #: Epochs run to their last batch, counted from the start of training (a resumed fit included).
+    epochs_completed = 0
+
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         super().on_train_epoch_end(trainer, pl_module)
         if self._should_save_on_train_epoch_end(trainer):
             self._save_last_if_skipped(trainer)
+        # An epoch that a wall-clock cap (or max_steps) stopped mid-way also ends here; only one
+        # that reached its last batch counts.
+        if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            self.epochs_completed = trainer.current_epoch + 1
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        super().on_train_end(trainer, pl_module)
+        if self.dirpath is not None and trainer.is_global_zero:
+            write_budget_record(Path(self.dirpath), budget_record(trainer, self.epochs_completed))
 
     def on_validation_end(self, trainer, pl_module) -> None:
         super().on_validation_end(trainer, pl_module)

@@ -7,10 +7,16 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+import xarray as xr
 import yaml
 
-from pdesurrogate.benchmark import runner
+from data_gen.coarse_solver import CoarseSolver
+from data_gen.dataset import parse_config
+
+from pdesurrogate.training import fit as training_fit
 from pdesurrogate.cli import main
 
 from ..conftest import NAVIER_STOKES
@@ -41,7 +47,7 @@ def counted_trainings(monkeypatch):
     from pdesurrogate.data.windows import TrajectoryWindows
 
     log = {"fits": 0, "opened_while_training": []}
-    train, open_header, open_fields = runner.run_lightning, DatasetReader._open, TrajectoryWindows._handle
+    train, open_header, open_fields = training_fit.run_lightning, DatasetReader._open, TrajectoryWindows._handle
     training = [False]
 
     def counting(argv):
@@ -62,7 +68,7 @@ def counted_trainings(monkeypatch):
             log["opened_while_training"].append(str(self.split.shards[shard].path))
         return open_fields(self, shard)
 
-    monkeypatch.setattr(runner, "run_lightning", counting)
+    monkeypatch.setattr(training_fit, "run_lightning", counting)
     monkeypatch.setattr(DatasetReader, "_open", header)
     monkeypatch.setattr(TrajectoryWindows, "_handle", fields)
     return log
@@ -82,7 +88,7 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
     assert list(rows[0]) == ["model", "seed", "split", "sample", "viscosity", "step", "time", "variable", "metric",
                              "value"]
     assert {r["model"] for r in rows} == {"ns_fno_small", "ns_unet_cond_small", "persistence", "training_mean",
-                                          "ns_fno_small/ensemble", "ns_unet_cond_small/ensemble"}
+                                          "coarse_solver", "ns_fno_small/ensemble", "ns_unet_cond_small/ensemble"}
     assert {r["seed"] for r in rows if r["model"] == "ns_fno_small"} == {"0", "1", "2"}
     assert {r["seed"] for r in rows if r["model"].endswith("/ensemble")} == {"ensemble"}
     assert {r["split"] for r in rows} == {"test_id", "test_ood"}
@@ -120,7 +126,26 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
                 val = [(float(r["val/rollout_rel_l2"]), int(r["epoch"])) for r in csv.DictReader(handle)
                        if r.get("val/rollout_rel_l2")]
             assert len(val) == 2 and done["checkpoint"].endswith(f"best-epoch{min(val)[1]:03d}.ckpt")
+    # coarse_solver rows equal the dataset's own solver on the saved grid, recomputed here from the
+    # manifest's config, started from the last context frame (1) over the 4 scored frames.
+    check_coarse_solver_rows(out, rows)
+    # The finer grids between saved (16²) and simulated (32²) are scored and timed beside it.
+    seconds = json.loads((out / "baselines" / "solver_seconds.json").read_text())
+    assert {n: r["resolution"] for n, r in seconds["runs"].items()} == {"coarse_solver": 16, "solver_24": 24,
+                                                                       "solver_32": 32}
+    with (out / "baselines" / "solver_resolutions.csv").open() as handle:
+        assert {r["model"] for r in csv.DictReader(handle)} == {"solver_24", "solver_32"}
+    assert {"error_vs_cost_test_id.png", "error_vs_cost_test_ood.png"} <= {p.name for p in (out / "figures").iterdir()}
+    assert "## Headline: does each model beat the coarse solver?" in report
+    # The budget is 2 epochs and no clock: every run completed exactly 2, and none is flagged.
+    for model in ("ns_fno_small", "ns_unet_cond_small"):
+        for seed in range(3):
+            done = json.loads((out / "runs" / model / f"seed-{seed}" / "done.json").read_text())
+            assert done["budget"]["epochs_completed"] == done["budget"]["max_epochs"] == 2
+            assert not done["budget"]["cut_short"] and done["budget"]["max_time_seconds"] is None
+    assert "Every run completed its epochs." in report and "cut short of their epoch budget" not in report
     speed = json.loads((out / "speed.json").read_text())
+    assert speed["coarse_solver_seconds"] > 0
     assert speed["sim_resolution"] == 32 and speed["solver_seconds"] > 0
     assert set(speed["surrogate"]) == {"ns_fno_small", "ns_unet_cond_small"}
     err = capsys.readouterr().err
@@ -132,6 +157,25 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
     assert main(["benchmark", str(config), "--out", str(out), "--no-progress"]) == 0
     assert counted_trainings["fits"] == 7
     assert (out / "report.md").is_file()
+
+
+def check_coarse_solver_rows(out: Path, rows: list[dict]) -> None:
+    manifest = json.loads((out / "data" / "manifest.json").read_text())
+    stats = json.loads((out / "data" / "stats.json").read_text())["variables"]["vorticity"]["mean"]
+    solver = CoarseSolver(parse_config(manifest["config"]))
+    for split in ("test_id", "test_ood"):
+        with xr.open_dataset(out / "data" / split / "shard-00000.nc") as ds:
+            truth, viscosity = ds["vorticity"].values, ds["viscosity"].values
+        frames = solver.rollout(torch.from_numpy(truth[:, 1:2]), solver.parameters({"viscosity": viscosity}), 4)
+        prediction = frames[:, :, 0].to(torch.float32).double().numpy()
+        scored = truth[:, 2:6].astype(np.float64)
+        expected = (np.linalg.norm((prediction - scored).reshape(*scored.shape[:2], -1), axis=-1)
+                    / np.linalg.norm((scored - stats).reshape(*scored.shape[:2], -1), axis=-1))
+        got = {(int(r["sample"]), int(r["step"])): float(r["value"]) for r in rows
+               if r["model"] == "coarse_solver" and r["split"] == split and r["metric"] == "rel_l2"}
+        assert len(got) == expected.size and all(r["seed"] == "-" for r in rows if r["model"] == "coarse_solver")
+        for (sample, step), value in got.items():
+            assert value == pytest.approx(expected[sample, step - 1], rel=1e-5)
 
 
 def test_sharded_runs_share_the_pairs_and_the_last_reports(tmp_path, counted_trainings):
@@ -154,6 +198,8 @@ def test_sharded_runs_share_the_pairs_and_the_last_reports(tmp_path, counted_tra
     ({"seeds": 2}, "seeds: must be a count >= 3"),
     ({"budgt": {"epochs": 1}}, "budgt: unknown key (did you mean 'budget'?)"),
     ({"splits": ["val"]}, "splits: 'val' is the validation split"),
+    ({"solver_resolutions": [16, 64]}, "solver_resolutions: [64] lie outside 16 … 32"),
+    ({"budget": {"epochs": 2, "minutes": 1}}, "budget.minutes: is now max_minutes, a safety cap only"),
 ])
 def test_bad_benchmark_configs_are_one_line_before_any_work(change, named, tmp_path, capsys, counted_trainings):
     config = bench_config(tmp_path, **change)
@@ -165,7 +211,8 @@ def test_bad_benchmark_configs_are_one_line_before_any_work(change, named, tmp_p
     assert counted_trainings["fits"] == 0 and not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("name", ["ns_ood_small", "ns_ood", "ns_kolmogorov_ood", "swe_ood"])
+@pytest.mark.parametrize("name", ["ns_ood_small", "ns_ood", "ns_kolmogorov_ood", "swe_ood",
+                                  "ns_kolmogorov_under_resolved_small", "ns_kolmogorov_under_resolved"])
 def test_shipped_benchmark_configs_are_valid(name):
     from pdesurrogate.benchmark.config import parse_benchmark
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from pdesurrogate.benchmark.intervals import student_t_quantile
+from pdesurrogate.benchmark.intervals import Interval, non_negative, student_t_quantile
 from pdesurrogate.benchmark.report import write_report
 from pdesurrogate.benchmark.results import group_results
 from pdesurrogate.benchmark.summary import viscosity_bin, SUMMARY_COLUMNS, correlation_times, ood_ratio
@@ -131,6 +131,24 @@ def numbers(row):
         int(row["diverged_samples"])
 
 
+def test_intervals_of_a_non_negative_error_stay_above_zero():
+    # The three seeds of the issue's conditioned U-Net: 0.379 ± 0.64 with Student t, reaching -0.26.
+    seeds = [0.17, 0.29, 0.67]
+    t = student_t_quantile(0.975, 2)
+    student = Interval.of(seeds).low
+    assert student == pytest.approx(np.mean(seeds) - t * np.std(seeds, ddof=1) / 3 ** 0.5) and student < 0
+    logs = [math.log(v) for v in seeds]
+    centre, spread = sum(logs) / 3, (sum((x - sum(logs) / 3) ** 2 for x in logs) / 2) ** 0.5
+    positive = Interval.of(seeds, positive=True)
+    assert positive.mean == pytest.approx(sum(seeds) / 3)
+    assert (positive.low, positive.high) == (pytest.approx(math.exp(centre - t * spread / 3 ** 0.5)),
+                                             pytest.approx(math.exp(centre + t * spread / 3 ** 0.5)))
+    assert 0 < positive.low < positive.mean < positive.high
+    # A value of exactly zero has no logarithm: the t interval is cut at zero instead.
+    assert Interval.of([0.0, 0.1, 0.5], positive=True).low == 0.0
+    assert non_negative("rel_l2") and non_negative("band_high") and not non_negative("energy_drift")
+
+
 def test_student_t_quantiles():
     assert student_t_quantile(0.975, 1) == pytest.approx(T1, rel=1e-10)
     assert student_t_quantile(0.975, 4) == pytest.approx(2.776445105197799, rel=1e-10)
@@ -140,13 +158,15 @@ def test_student_t_quantiles():
 def test_summary_means_and_confidence_intervals(benchmark):
     out, _ = benchmark
     rows = summary(out)
-    # Per-seed means 1 and 3 → mean 2, half-width t_{0.975,1} · √2 / √2.
+    # Per-seed means 1 and 3 → mean 2; an error's interval is on the log scale: logs 0 and ln 3 have
+    # mean ln 3 / 2 and standard deviation ln 3 / √2, so exp(ln 3 / 2 ± t_{0.975,1} · ln 3 / 2).
     mean, low, high, n, diverged = numbers(rows["fno", "test_id", "vorticity", "rel_l2", "all"])
     assert (mean, n, diverged) == (pytest.approx(2.0), 2, 0)
-    assert (low, high) == (pytest.approx(2.0 - T1), pytest.approx(2.0 + T1))
-    # Step 1: per-seed means 0.5 and 2.5 (mean over samples at that step).
+    assert (low, high) == (pytest.approx(3 ** ((1 - T1) / 2)), pytest.approx(3 ** ((1 + T1) / 2)))
+    # Step 1: per-seed means 0.5 and 2.5 (mean over samples at that step): √1.25 · 5^(±t/2).
     mean, low, high, n, _ = numbers(rows["fno", "test_id", "vorticity", "rel_l2", "1"])
-    assert (mean, low, high, n) == (pytest.approx(1.5), pytest.approx(1.5 - T1), pytest.approx(1.5 + T1), 2)
+    assert (mean, low, high, n) == (pytest.approx(1.5), pytest.approx(1.25 ** 0.5 * 5 ** (-T1 / 2)),
+                                    pytest.approx(1.25 ** 0.5 * 5 ** (T1 / 2)), 2)
     assert {k[4] for k in rows if k[:4] == ("fno", "test_id", "vorticity", "rel_l2")} == {"all", "1", "2", "3"}
     # Baselines: one seed, no interval, repeated rows counted once.
     mean, low, high, n, _ = numbers(rows["persistence", "test_id", "vorticity", "rel_l2", "all"])
@@ -169,7 +189,7 @@ def test_diverged_samples_are_counted_and_excluded(benchmark):
     # unet seed 1 on test_ood: sample 1 has a NaN → its mean is sample 0's 2.0; seed 0 gives 1.0.
     mean, low, high, n, diverged = numbers(rows["unet", "test_ood", "vorticity", "rel_l2", "all"])
     assert (mean, n, diverged) == (pytest.approx(1.5), 2, 1)
-    assert high - mean == pytest.approx(T1 * 0.5)
+    assert (low, high) == (pytest.approx(2 ** 0.5 * 2 ** (-T1 / 2)), pytest.approx(2 ** 0.5 * 2 ** (T1 / 2)))
     assert int(rows["unet", "test_ood", "vorticity", "rel_l2", "1"]["diverged_samples"]) == 1
     # Every sample of "bad" diverged (inf and nan): mean NaN, no seed left.
     mean, _, _, n, diverged = numbers(rows["bad", "test_ood", "vorticity", "rel_l2", "all"])
@@ -184,9 +204,11 @@ def test_ood_id_ratio_per_seed(benchmark):
     out, report = benchmark
     results = group_results(out / "results.csv")
     ratio = ood_ratio(results, "fno", "vorticity", "rel_l2", "test_id", "test_ood")
-    # Per seed 2/1 and 9/3 → 2.5 ± t · 0.7071 / √2 (not 5.5 / 2 = 2.75, the ratio of the means).
-    assert (ratio.mean, ratio.half_width, ratio.n) == (pytest.approx(2.5), pytest.approx(T1 / 2), 2)
-    assert "| fno | vorticity | 2.5 ± 6.4 |" in report.read_text()
+    # Per seed 2/1 and 9/3 → mean 2.5 (not 5.5 / 2 = 2.75, the ratio of the means); a ratio of errors
+    # is positive: its interval is √6 · (3/2)^(±t/2) on the log scale.
+    assert (ratio.mean, ratio.low, ratio.high, ratio.n) == (pytest.approx(2.5), pytest.approx(6 ** 0.5 * 1.5 ** (-T1 / 2)),
+                                                            pytest.approx(6 ** 0.5 * 1.5 ** (T1 / 2)), 2)
+    assert f"| fno | vorticity | 2.5 [{ratio.low:.2g}, {ratio.high:.2g}] |" in report.read_text()
 
 
 def test_correlation_time_counts_a_never_crossing_sample_at_the_horizon_end(benchmark):
@@ -230,9 +252,10 @@ def test_ranking_and_baselines_in_the_report(benchmark):
     assert "bad < unet (CIs overlap: not separable) < training_mean (CIs disjoint: separable)" in line
     assert "| test_id | unet | vorticity |" in text
     beats = next(l for l in text.splitlines() if l.startswith("| test_id | unet | vorticity |"))
-    assert beats.endswith("| yes (separable) |")
+    # beats persistence and training_mean; these hand-written rows have no coarse_solver
+    assert beats.endswith("| yes (separable) | — (no coarse solver) |")
     fno = next(l for l in text.splitlines() if l.startswith("| test_id | fno | vorticity |"))
-    assert fno.endswith("| no |")
+    assert fno.endswith("| no | — (no coarse solver) |")
 
 
 def test_without_predictions_speed_or_dataset_the_report_links_only_what_it_drew(ns_dataset, tmp_path):
@@ -249,4 +272,4 @@ def test_without_predictions_speed_or_dataset_the_report_links_only_what_it_drew
     assert "not drawn: spectra_test_id.png" in text and "No `speed.json`" in text
     assert "Not computed: the results need" in text  # no out-of-distribution split scored
     assert numbers(summary(out)["fno", "test_id", "vorticity", "rel_l2", "all"])[:4] == \
-        (pytest.approx(2.0), pytest.approx(2.0 - T1), pytest.approx(2.0 + T1), 2)
+        (pytest.approx(2.0), pytest.approx(3 ** ((1 - T1) / 2)), pytest.approx(3 ** ((1 + T1) / 2)), 2)
