@@ -49,12 +49,15 @@ class Integrator:
         diagonal = self.equation.linear_diagonal()
         if torch.is_grad_enabled() and diagonal is not None and diagonal.requires_grad:
             return make(dt)
-        if dt is self._cache_source and dt._version == self._cache_version:
+        # Tensors made under torch.inference_mode (Lightning's validation) have no version counter:
+        # for them only the value comparison below applies.
+        version = None if dt.is_inference() else dt._version
+        if version is not None and dt is self._cache_source and version == self._cache_version:
             return self._cache_value  # the stepper hands the same tensor while the steps stay
         if self._cache_key is None or self._cache_key.shape != dt.shape or not torch.equal(self._cache_key, dt):
             self._cache_key = dt.clone()
             self._cache_value = make(dt)
-        self._cache_source, self._cache_version = dt, dt._version
+        self._cache_source, self._cache_version = dt, version
         return self._cache_value
 
     def _full_rhs(self, state: torch.Tensor, explicit: torch.Tensor | None = None) -> torch.Tensor:

@@ -173,6 +173,14 @@ class PDEDataModule(pl.LightningDataModule):
         return self.score_from - self.hparams.history * self.hparams.time_stride
 
     @property
+    def dataset_config(self):
+        """The dataset's generation config, or ``None`` (imported data): the physics a hybrid's
+        coarse solver runs (parsed once)."""
+        if not hasattr(self, "_dataset_config"):
+            self._dataset_config = self.reader.dataset_config()
+        return self._dataset_config
+
+    @property
     def stats(self) -> dict[str, tuple[float, float]]:
         stats = self.reader.stats()
         missing = [v for v in self.variables if v not in stats]

@@ -18,6 +18,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
+from data_gen.dataset.config import ConfigError, parse_config
 from data_gen.dataset.writer import sha256_of
 
 from ..errors import UserError
@@ -87,6 +88,18 @@ class DatasetReader:
                             f"`pdesurrogate generate` (run `pdesurrogate verify {self.root}`)")
         self._listed: dict[str, dict] = splits
         self._splits: dict[str, SplitInfo] = {}
+
+    def dataset_config(self):
+        """The generation config (:class:`data_gen.dataset.config.DatasetConfig`) the manifest
+        records, or ``None`` for data without one (imported data)."""
+        text = self.manifest.get("config")
+        if not isinstance(text, str):
+            return None
+        try:
+            return parse_config(text, f"{self.root}/manifest.json config")
+        except ConfigError as error:
+            raise UserError(f"data.root: {self.root}/manifest.json records a config this version cannot read "
+                            f"({error}); run `pdesurrogate verify {self.root}`") from None
 
     @property
     def split_names(self) -> list[str]:

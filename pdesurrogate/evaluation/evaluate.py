@@ -43,6 +43,8 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
     state_dict), never the test split's: the test split is only read to score.
     """
     network = module.network
+    if network.uses_physics:  # a hybrid's solver: refuse a dataset of other physics by name
+        network.bind_dataset(reader.dataset_config(), 1, f"data: {reader.root}")
     variables = list(network.variables)
     split = reader.split(split_name, "split")
     window.check({model: network.history}, split.frames, f"split {split_name!r}")

@@ -3,6 +3,7 @@
 from .base import Surrogate
 from .fno import FNO
 from .group_averaged import GroupAveragedFNO
+from .hybrid import Hybrid
 from .unet import UNet
 
-__all__ = ["FNO", "GroupAveragedFNO", "Surrogate", "UNet"]
+__all__ = ["FNO", "GroupAveragedFNO", "Hybrid", "Surrogate", "UNet"]

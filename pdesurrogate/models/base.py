@@ -70,6 +70,8 @@ class Surrogate(HyperparametersMixin, nn.Module):
 
     #: Whether trained weights apply unchanged on another grid (checked against the data).
     resolution_independent = False
+    #: Whether the model runs the dataset's physics (and so needs :meth:`bind_dataset`).
+    uses_physics = False
 
     def __init__(self, variables: Sequence[str], history: int, future: int, conditioning: Sequence[str] = (),
                  resolution: int | list[int] | None = None, embedding_dim: int = 64,
@@ -101,6 +103,19 @@ class Surrogate(HyperparametersMixin, nn.Module):
 
     def forward_channels(self, x: torch.Tensor, embedding: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
+
+    # --- what a model may need from the data (a pure network needs none of it) -------------------
+    def use_normaliser(self, normaliser) -> None:
+        """Given the training module's field normaliser (a model that needs physical units)."""
+
+    def bind_dataset(self, config, time_stride: int = 1, source: str = "data.root") -> None:
+        """Given the generation config of the dataset the model meets (``None`` for imported
+        data) and the saved frames per model frame; a model whose computation depends on the
+        dataset's physics takes or checks it here, refusing other physics in one line."""
+
+    def check_trained(self, init_args: dict, source: str = "the checkpoint") -> None:
+        """Refuse a checkpoint's stored arguments ``init_args`` that disagree with the data
+        bound by :meth:`bind_dataset` (beyond what the training module already compares)."""
 
     def _check_inputs(self, fields: torch.Tensor, parameters: torch.Tensor | None) -> None:
         expected = (self.history, len(self.variables))

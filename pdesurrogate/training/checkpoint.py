@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 
 from ..errors import UserError
-from ..models import FNO, GroupAveragedFNO, Surrogate, UNet
+from ..models import FNO, GroupAveragedFNO, Hybrid, Surrogate, UNet
 from .module import SurrogateModule
 
 NETWORKS: dict[str, type[Surrogate]] = {
     f"{module}.{cls.__name__}": cls
-    for cls in (FNO, GroupAveragedFNO, UNet)
+    for cls in (FNO, GroupAveragedFNO, Hybrid, UNet)
     for module in ("pdesurrogate.models", cls.__module__)
 }
 """The architectures a checkpoint or config may name, by every class path that reaches them."""

@@ -39,7 +39,7 @@ from .prediction_writer import RolloutWriter
 LINKED_FIELDS = ("variables", "history", "future", "conditioning")
 # Set by the CLI from the data, never by the user: not compared with a checkpoint's (the data
 # module checks them against the checkpoint by name, see SurrogateModule._check_matches).
-DATA_LINKED = (*LINKED_FIELDS, "resolution")
+DATA_LINKED = (*LINKED_FIELDS, "resolution", "physics")  # physics: a Hybrid's, from the dataset
 
 # Class paths a config file may name: this package, Lightning's own loggers, callbacks, strategies
 # and plugins, and torch's optimisers; plus architectures registered by installed packages.

@@ -103,6 +103,7 @@ class SurrogateModule(pl.LightningModule):
         if regime == "pushforward" and pushforward_steps == "random":
             self.regime = pushforward_random
         self.normaliser = FieldNormaliser(len(network.variables))
+        network.use_normaliser(self.normaliser)  # a hybrid's solver steps physical fields
 
     # --- wiring to the data --------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -110,6 +111,12 @@ class SurrogateModule(pl.LightningModule):
         if datamodule is None:
             return
         self._check_matches(datamodule)
+        # A model with physics (the hybrid's coarse solver) takes the dataset's, or refuses other
+        # physics; what it took is stored with the network's settings in the checkpoint.
+        if self.network.uses_physics:
+            self.network.bind_dataset(datamodule.dataset_config, datamodule.hparams.time_stride,
+                                      f"data.root: {datamodule.root}")
+            self.hparams["network"] = network_config(self.network)
         # A fresh fit takes the data's statistics; a resumed or loaded model keeps its own
         # (the checkpoint is restored after setup and overwrites these buffers).
         if stage == "fit" or not bool(self.normaliser.fitted):
@@ -144,6 +151,7 @@ class SurrogateModule(pl.LightningModule):
         trained = checkpoint.get("hyper_parameters", {}).get("network", {}).get("init_args")
         if datamodule is not None and trained is not None:
             self._check_matches(datamodule, trained, source="the checkpoint")
+            self.network.check_trained(trained)
 
     def on_fit_start(self) -> None:
         count = self.network.num_parameters

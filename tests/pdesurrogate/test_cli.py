@@ -23,6 +23,9 @@ NAMES = [f"{eq}_{arch}{cond}{small}" for eq in ("ns", "swe") for arch in ("fno",
 # Single-frame-history and forcing-conditioned models for inverse design: name -> dataset.
 DESIGN_MODELS = {"ns_fno_cond_h1_small": "ns_ood_small", "swe_fno_cond_h1_small": "swe_ood_small",
                  "ns_fno_forcing_small": "ns_forcing_small"}
+# Hybrids (the dataset's solver plus a learned correction): name -> dataset.
+HYBRID_MODELS = {f"ns_hybrid{data}{cond}{small}": f"ns_{'kolmogorov_under_resolved' if data else 'ood'}{small}"
+                 for data in ("", "_kolmogorov") for cond in ("", "_cond") for small in ("", "_small")}
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
@@ -42,11 +45,12 @@ def dataset_for(name: str, ns_dataset: Path, multi_dataset: Path) -> Path:
 
 
 def test_sixteen_configs_and_the_design_models_are_shipped():
-    assert sorted(p.stem for p in CONFIGS.glob("*.yaml")) == sorted(NAMES + list(DESIGN_MODELS))
-    for name in NAMES + list(DESIGN_MODELS):
+    assert sorted(p.stem for p in CONFIGS.glob("*.yaml")) == sorted(NAMES + list(DESIGN_MODELS) + list(HYBRID_MODELS))
+    for name in NAMES + list(DESIGN_MODELS) + list(HYBRID_MODELS):
         text = (CONFIGS / f"{name}.yaml").read_text()
-        data = DESIGN_MODELS.get(name) or name.split("_")[0] + "_ood" + ("_small" if name.endswith("_small") else "")
-        assert f"pdesurrogate generate configs/data/{data}.yaml --out data/{data}" in text.splitlines()[1]
+        data = (DESIGN_MODELS.get(name) or HYBRID_MODELS.get(name)
+                or name.split("_")[0] + "_ood" + ("_small" if name.endswith("_small") else ""))
+        assert f"pdesurrogate generate configs/data/{data}.yaml --out data/{data}" in text
         assert f"root: data/{data}\n" in text
 
 
@@ -67,6 +71,17 @@ def test_every_config_instantiates_with_data_settings_linked_into_the_network(na
     assert network.conditioning == data.conditioning == (["viscosity"] if "_cond" in name else [])
     assert (network.parameter_embedding is not None) == ("_cond" in name)
     assert network.resolution == data.resolution == 16  # read from the dataset, checked at construction
+
+
+@pytest.mark.parametrize("name", sorted(HYBRID_MODELS))
+def test_every_hybrid_config_instantiates_with_the_solver_taking_the_viscosity(name, ns_dataset):
+    cli = SurrogateCLI(SurrogateModule, PDEDataModule, run=False, args=[
+        "--config", str(CONFIGS / f"{name}.yaml"), "--data.root", str(ns_dataset), "--data.unroll_steps", "2",
+        "--data.rollout_steps", "2", "--model.network.init_args.modes", "4"])
+    network = cli.model.network
+    assert type(network).__name__ == "Hybrid" and network.conditioning == ["viscosity"]
+    assert network.condition_network == ("_cond" in name)
+    assert network.physics is None  # taken from the dataset when training starts (SurrogateModule.setup)
 
 
 @pytest.mark.parametrize("name", ["ns_fno_cond_small", "swe_unet_small"])
