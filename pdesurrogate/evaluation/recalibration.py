@@ -120,3 +120,38 @@ def ensemble_scores(members: np.ndarray, truth: np.ndarray, levels: Sequence[flo
     for level in levels:
         out[f"coverage_{round(100 * level):02d}"] = metrics.interval_coverage(x, y, level).numpy()
     return out
+
+
+METHODS = ("raw", "variance_scale", "conformal")
+
+
+def _aggregate(scores: dict[str, np.ndarray], m: int) -> dict[str, float]:
+    """Means over samples, frames and the grid; the spread–skill ratio as a ratio of RMS values."""
+    out = {name: float(values.mean()) for name, values in scores.items() if name.startswith(("coverage_", "crps"))}
+    out["spread_skill"] = math.sqrt((m + 1) / m) * math.sqrt(scores["spread_squared"].mean() / scores["error_squared"].mean())
+    return out
+
+
+def recalibration_rows(calibration: tuple[np.ndarray, np.ndarray, np.ndarray],
+                       scored: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], variables: Sequence[str],
+                       levels: Sequence[float], bins: int = 1) -> list[dict]:
+    """Before and after calibration on ``calibration = (members, truth, viscosity)``: one row per
+    scored split, variable, method (raw, variance_scale, conformal) and metric, ``value`` the mean
+    over samples, frames and grid (coverage, CRPS) or the RMS ratio (spread_skill). Conformal
+    intervals have no CRPS or spread: only their coverage is reported."""
+    members, truth, viscosity = calibration
+    scale = variance_scale(members, truth)
+    conformal = fit_conformal(members, truth, viscosity, levels, bins)
+    rows = []
+    for split, (x, y, nu) in scored.items():
+        m = x.shape[0]
+        for v, name in enumerate(variables):
+            part = (slice(None), slice(None), slice(None), slice(v, v + 1))
+            raw = _aggregate(ensemble_scores(x[part], y[part[1:]], levels), m)
+            scaled = _aggregate(ensemble_scores(scale_members(x, scale)[part], y[part[1:]], levels), m)
+            covered = conformal.coverage(x, y, nu)[:, :, v]  # (sample, frame, level)
+            within = {f"coverage_{round(100 * level):02d}": float(covered[..., i].mean()) for i, level in enumerate(levels)}
+            for method, values in (("raw", raw), ("variance_scale", scaled), ("conformal", within)):
+                rows += [{"split": split, "variable": name, "method": method, "metric": metric, "value": value}
+                         for metric, value in values.items()]
+    return rows
