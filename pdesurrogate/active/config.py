@@ -262,7 +262,7 @@ def parse_active(path: str | Path) -> ActiveConfig:
     pool_bytes = pool * frames * len(dataset.variables) * dataset.saved_resolution ** 2 * 4
     if pool_bytes > POOL_MEMORY_LIMIT:
         raise UserError(f"candidates.pool: {pool} candidates of {frames} frames at {dataset.saved_resolution}² hold "
-                        f"{pool_bytes / 2 ** 30:.1f} GiB, more than the {POOL_MEMORY_LIMIT / 2 ** 30:.0f} GiB the pool "
+                        f"{pool_bytes / 2 ** 30:.3g} GiB, more than the {POOL_MEMORY_LIMIT / 2 ** 30:.0f} GiB the pool "
                         "may take in memory while it is scored; use a smaller pool")
     cost = _cost_model(raw.get("cost", "measured"), pool)
 
@@ -338,9 +338,10 @@ def _cost_model(value, pool: int) -> CostModel:
     if not isinstance(costs, list):
         raise UserError(f"cost.per_candidate: must be a list of {pool} costs, one per candidate (got {costs!r})")
     if len(costs) != pool:
-        raise UserError(f"cost.per_candidate: lists {len(costs)} costs for candidates.pool = {pool} candidates: "
-                        f"{'candidate ' + str(len(costs)) + ' and later have' if len(costs) < pool else 'the extra ones name'}"
-                        f" no candidate; give exactly one cost per candidate")
+        gap = (f"candidates {len(costs)}-{pool - 1} have no cost" if len(costs) < pool
+               else f"the last {len(costs) - pool} name no candidate")
+        raise UserError(f"cost.per_candidate: lists {len(costs)} costs for candidates.pool = {pool} candidates ({gap}); "
+                        "give exactly one cost per candidate, in the pool's sample order")
     return CostModel("per_candidate", per_candidate=tuple(_number(c, f"cost.per_candidate[{i}]", 0.0, inclusive=False)
                                                           for i, c in enumerate(costs)))
 
