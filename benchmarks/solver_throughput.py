@@ -139,7 +139,7 @@ def step_time(build, n: int, batch: int, device: str, repeats: int, compile: boo
     # About 10 substeps per call at a fixed step below the CFL limit: the stepper's own CFL
     # logic runs; the steps are counted, not assumed (rounding can add one).
     _, speed = stepper.equation.explicit_terms_and_max_speed(state)
-    dt = float(stepper.equation.time_step_limit(speed, stepper.cfl, type(stepper.integrator)).min()) * 0.9
+    dt = float(stepper.equation.time_step_limit(speed, stepper.cfl, stepper.integrator.stability_region()).min()) * 0.9
     stepper.max_dt = dt
     interval = dt * 10 * (1 - 1e-6)
 

@@ -49,7 +49,7 @@ class Simulation:
     """The solver of ``config`` at its simulation resolution, differentiable end to end.
 
     Args:
-        config: a dataset config (e.g. ``parse_config(manifest["config"])`` of a dataset).
+        config: a dataset config (e.g. ``parse_settings(manifest["config"])`` of a dataset).
         device: where to simulate.
         dtype: overrides the config's precision (float64 for gradient checks).
     """

@@ -65,7 +65,7 @@ class Stepper:
         # The integrator sees the compiled evaluation, the stepper the equation itself.
         evaluated = CompiledEvaluation(equation) if compile and equation.compiles_well else equation
         self.integrator = make_integrator(scheme, evaluated)
-        ceiling = equation.max_cfl(type(self.integrator))
+        ceiling = equation.max_cfl(self.integrator.stability_region())
         require(cfl <= ceiling, "cfl",
                 f"in (0, {ceiling:.3g}] for the {self.integrator.name} scheme on {type(equation).__name__}", cfl)
         self.interval = float(interval)
@@ -96,7 +96,7 @@ class Stepper:
         per output interval, and is refused if that step is too small to be worth taking.
         """
         integrator = type(self.integrator)
-        cfl_limit = self.equation.time_step_limit(speed, self.cfl, integrator).clamp(max=interval)
+        cfl_limit = self.equation.time_step_limit(speed, self.cfl, integrator.stability_region()).clamp(max=interval)
         if integrator.imaginary_axis_stability == 0:
             cfl_limit = self._growth_limited(cfl_limit, speed, interval)
         if self.max_dt is None:
@@ -126,7 +126,8 @@ class Stepper:
         modes = self.equation.stability_modes(reference)
         if modes is None:
             return cfl_limit
-        cfl_at_reference = self.equation.time_step_limit(reference.to(speed.dtype), self.cfl, type(self.integrator))
+        cfl_at_reference = self.equation.time_step_limit(reference.to(speed.dtype), self.cfl,
+                                                          self.integrator.stability_region())
         step = growth_limited_step(type(self.integrator), *modes, cfl_at_reference.clamp(max=interval).to(torch.float64),
                                    interval)
         refused = torch.isnan(step) & stale

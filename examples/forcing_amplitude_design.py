@@ -9,7 +9,7 @@ the first time on a shared 2-core CPU (dataset and training included).
     python examples/forcing_amplitude_design.py [--out DIR]
 """
 
-from pdesurrogate.design.table import run_example
+from pdesurrogate.design.examples import run_example
 
 if __name__ == "__main__":
     run_example("ns_forcing_amplitude", __doc__)

@@ -8,7 +8,7 @@ on a 2-core CPU once ns_forcing_amplitude.yaml has trained the surrogate.
     python examples/forcing_pattern_design.py [--out DIR]
 """
 
-from pdesurrogate.design.table import run_example
+from pdesurrogate.design.examples import run_example
 
 if __name__ == "__main__":
     run_example("ns_forcing_pattern", __doc__)

@@ -8,7 +8,7 @@ the first time on a shared 2-core CPU (dataset and training included).
     python examples/shallow_water_height_recovery.py [--out DIR]
 """
 
-from pdesurrogate.design.table import run_example
+from pdesurrogate.design.examples import run_example
 
 if __name__ == "__main__":
     run_example("swe_initial_height", __doc__)

@@ -10,7 +10,7 @@ the first time on a 2-core CPU shared with two other heavy jobs (18 of them trai
     python examples/viscosity_inference.py [--out DIR]
 """
 
-from pdesurrogate.design.table import run_example
+from pdesurrogate.design.examples import run_example
 
 if __name__ == "__main__":
     run_example("ns_viscosity", __doc__)

@@ -9,7 +9,7 @@ a 2-core CPU once ns_viscosity.yaml has trained the surrogate (measured on a sha
     python examples/viscosity_inference_ood.py [--out DIR]
 """
 
-from pdesurrogate.design.table import run_example
+from pdesurrogate.design.examples import run_example
 
 if __name__ == "__main__":
     run_example("ns_viscosity_ood", __doc__)

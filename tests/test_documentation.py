@@ -98,7 +98,7 @@ PDESURROGATE = [c for c in EXERCISED if "pdesurrogate " in c]
 def test_every_named_file_exists_and_every_config_reads(command):
     from data_gen.dataset import load_config
     from pdesurrogate.benchmark.config import parse_benchmark
-    from pdesurrogate.commands.lightning import check_config_file
+    from pdesurrogate.training.cli import check_config_file
     from pdesurrogate.active.config import parse_active
     from pdesurrogate.design.config import parse_design
 
@@ -128,7 +128,7 @@ def test_multi_device_and_multi_node_commands_build_their_trainer(command, monke
     trainer with that layout (on CPU processes here; on GPUs in a real run)."""
     from lightning.pytorch.strategies import DDPStrategy
 
-    from pdesurrogate.commands.lightning import SurrogateCLI
+    from pdesurrogate.training.cli import SurrogateCLI
     from pdesurrogate.data import PDEDataModule
     from pdesurrogate.training import SurrogateModule
 

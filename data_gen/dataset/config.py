@@ -75,7 +75,16 @@ class DatasetConfig:
 
 
 def parse_config(text: str, source: str = "config") -> DatasetConfig:
-    """Validate the YAML ``text`` completely; raises :class:`ConfigError` naming the first bad key."""
+    """Validate the YAML ``text`` completely, the solver dry run included (what ``generate`` needs
+    before it starts); raises :class:`ConfigError` naming the first bad key."""
+    config = parse_settings(text, source)
+    check_buildable(config)
+    return config
+
+
+def parse_settings(text: str, source: str = "config") -> DatasetConfig:
+    """The settings of the YAML ``text``, every key checked, without the solver dry run and this
+    machine's memory check: for reading the config of a dataset that exists (its manifest)."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -136,7 +145,6 @@ def parse_config(text: str, source: str = "config") -> DatasetConfig:
         sections=sections, sampled=sampled, variables=tuple(variables), batch_size=batch_size,
         samples_per_shard=samples_per_shard, splits=splits, title=title,
     )
-    check_buildable(config)
     return config
 
 
@@ -151,5 +159,5 @@ def load_config(path: str | Path) -> DatasetConfig:
 
 __all__ = [
     "ConfigError", "Constant", "DatasetConfig", "SplitConfig", "TimeConfig", "Uniform", "canonical_json",
-    "data_settings", "load_config", "parse_config",
+    "data_settings", "load_config", "parse_config", "parse_settings",
 ]

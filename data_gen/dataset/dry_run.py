@@ -7,8 +7,6 @@ flow stably) fail before the run rather than an hour into it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from ..errors import ParameterError
@@ -16,15 +14,13 @@ from .builders import VISCOSITY
 from .memory import check_memory
 from .schema import ConfigError
 
-if TYPE_CHECKING:
-    from .config import DatasetConfig
-
 # The stepper's argument names and the config keys they come from.
 STEPPER_KEYS = {"cfl": "time.cfl", "interval": "time.save_interval", "max_dt": "time.max_dt", "scheme": "scheme"}
 
 
-def check_buildable(config: DatasetConfig) -> None:
-    """Build forcing, initial condition and equation once per split, at the extreme values, and
+def check_buildable(config) -> None:
+    """For a parsed :class:`~data_gen.dataset.config.DatasetConfig` (which calls this, so it is not
+    imported here): build forcing, initial condition and equation once per split, at the extreme values, and
     the stepper for each; cheap, since nothing is stepped."""
     grid = config.grid()
     first_states = []  # (equation, initial fields) per split, for the stepper's first-step check

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from .config import DatasetConfig
 from .plan import Shard, sample_parameters
-
-if TYPE_CHECKING:
-    from .config import DatasetConfig
 
 
 @dataclass

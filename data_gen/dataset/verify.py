@@ -17,7 +17,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
-from .config import ConfigError, DatasetConfig, parse_config
+from .config import ConfigError, DatasetConfig, parse_config, parse_settings
 from .layout import shard_layout
 from .directory import DatasetDirectory
 from .plan import Shard, dataset_shards, sample_parameters, sample_seeds
@@ -37,7 +37,7 @@ def _config_of(directory: DatasetDirectory, problems: list[str]) -> tuple[Datase
         return None, None
     if manifest is not None:
         try:
-            config = parse_config(manifest["config"], source="manifest.json config")
+            config = parse_settings(manifest["config"], source="manifest.json config")
         except (KeyError, TypeError):
             problems.append("manifest.json: has no 'config' text")
             return None, manifest

@@ -7,14 +7,23 @@ and never look inside. Physical parameters are per-sample ``(batch,)`` tensors (
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import torch
 
 from ..grid import PeriodicGrid
 
-if TYPE_CHECKING:
-    from ..integrators.base import Integrator
+
+@dataclass(frozen=True)
+class StabilityRegion:
+    """How far a scheme's explicit stability region reaches along the two axes an equation's
+    eigenvalues lie on: the real axis (explicit diffusion, drag) and the imaginary axis (advection,
+    waves), in units of ``|λ|·dt``. A scheme states it; an equation turns it into a time step, so
+    neither needs to know the other's class."""
+
+    real_axis: float
+    imaginary_axis: float
+
 
 
 def per_sample_view(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -73,14 +82,14 @@ class Equation:
     # eigenvalue bound of the discretisation in the units of ``time_step_limit``.
     advective_eigenvalue_per_cfl: float = 0.0
 
-    def max_cfl(self, integrator: type[Integrator]) -> float:
-        """The largest CFL number ``integrator`` keeps stable on this discretisation.
+    def max_cfl(self, region: StabilityRegion) -> float:
+        """The largest CFL number a scheme with stability ``region`` keeps stable here.
 
         Where the fastest explicit eigenvalue reaches the edge of the scheme's imaginary-axis
         stability, never above 1 (beyond it accuracy fails first). A scheme with no imaginary-axis
         stability is not bounded here: its step comes from :meth:`stability_modes` instead.
         """
-        reach, per_cfl = integrator.imaginary_axis_stability, self.advective_eigenvalue_per_cfl
+        reach, per_cfl = region.imaginary_axis, self.advective_eigenvalue_per_cfl
         if reach == 0 or per_cfl == 0:
             return 1.0
         return min(1.0, reach / per_cfl)
@@ -94,8 +103,8 @@ class Equation:
         """
         return None
 
-    def time_step_limit(self, max_speed: torch.Tensor, cfl: float, integrator: type[Integrator]) -> torch.Tensor:
-        """Largest stable ``dt`` per sample for the given CFL number and integrator class."""
+    def time_step_limit(self, max_speed: torch.Tensor, cfl: float, region: StabilityRegion) -> torch.Tensor:
+        """Largest stable ``dt`` per sample for the given CFL number and scheme stability region."""
         return cfl * self.grid.spacing / max_speed
 
     def invalid_samples(self, state: torch.Tensor) -> tuple[torch.Tensor, str]:

@@ -12,6 +12,7 @@ import torch
 
 from ..grid import PeriodicGrid
 from ..spectral import irfft2, rfft2
+from .base import StabilityRegion
 from .vorticity import VorticityEquation
 
 
@@ -113,18 +114,18 @@ class NavierStokesFD(VorticityEquation):
     # Centred differences: for uniform flow |λ| ≤ (|u| + |v|)/h ≤ √2|u|_max/h, √2 per unit CFL.
     advective_eigenvalue_per_cfl = 2**0.5
 
-    def time_step_limit(self, max_speed: torch.Tensor, cfl: float, integrator) -> torch.Tensor:
+    def time_step_limit(self, max_speed: torch.Tensor, cfl: float, region: StabilityRegion) -> torch.Tensor:
         """``dt = 1 / (|u|_max/(cfl·h) + (8ν/h² + μ)/c)``: advective CFL and explicit diffusion.
 
         The 5-point Laplacian's most negative eigenvalue is ``−8/h²`` (the checkerboard mode),
         so diffusion and drag alone need ``dt (8ν/h² + μ) ≤ c`` with ``c`` the scheme's
-        real-axis stability limit (``integrator.real_axis_stability``: 2.7853 for RK4, 2.5127 for
+        real-axis stability limit (``region.real_axis``: 2.7853 for RK4, 2.5127 for
         SSP-RK3). The two rates are added rather than min'd: advection gives imaginary eigenvalues
         (``J(ψ, ·)`` is skew; ``|λ| ≤ √2|u|_max/h`` for uniform flow), diffusion real ones, and
         the RK3/RK4 stability regions contain the diamond between their real limit and their
         imaginary limit (√3, 2√2), so a step whose two fractions sum to one is stable for both.
         """
-        reach = integrator.real_axis_stability
+        reach = region.real_axis
         diffusive_rate = (8 * self.viscosity.detach() / self.grid.spacing**2 + self.drag.detach()) / reach
         advective_rate = max_speed / (cfl * self.grid.spacing)
         return 1 / (advective_rate + diffusive_rate)

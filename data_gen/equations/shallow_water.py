@@ -26,7 +26,7 @@ import torch
 from ..checks import batch_size_of, per_sample, require
 from ..grid import PeriodicGrid, integer_wavenumbers
 from ..spectral import irfft2, rfft2
-from .base import Equation
+from .base import Equation, StabilityRegion
 
 ROTATIONAL_SCHEMES = ("arakawa_lamb", "sadourny_energy")
 
@@ -292,7 +292,7 @@ class ShallowWater(Equation):
     # CFL 2√2/2√2 = 1 for RK4 and √3/2√2 = 0.612 for SSP-RK3 (see ``Equation.max_cfl``).
     advective_eigenvalue_per_cfl = _FASTEST_MODE_PER_CFL
 
-    def time_step_limit(self, max_speed: torch.Tensor, cfl: float, integrator) -> torch.Tensor:
+    def time_step_limit(self, max_speed: torch.Tensor, cfl: float, region: StabilityRegion) -> torch.Tensor:
         """``dt`` per sample such that the fastest linear mode sits at ``cfl`` of the stability edge.
 
         Waves: the fastest C-grid inertia–gravity mode has ``ω ≤ √(8c²/Δ² + f²) ≤ 2√2 (c + |f|Δ/√8)/Δ``,
@@ -303,7 +303,7 @@ class ShallowWater(Equation):
         dx = self.grid.spacing
         wave_rate = (max_speed + self.coriolis.detach().abs() * dx / math.sqrt(8)) / (cfl * dx)
         diffusive = 8 * self.viscosity.detach() / dx**2 + 64 * self.hyperviscosity.detach() / dx**4 + self.drag.detach()
-        return 1.0 / (wave_rate + diffusive / (cfl * integrator.real_axis_stability))
+        return 1.0 / (wave_rate + diffusive / (cfl * region.real_axis))
 
     def invalid_samples(self, state: torch.Tensor) -> tuple[torch.Tensor, str]:
         state = state.detach()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..equations.base import Equation, per_sample_view
+from ..equations.base import Equation, StabilityRegion, per_sample_view
 
 
 class Integrator:
@@ -24,6 +24,10 @@ class Integrator:
     # grows a little at every step, and the step must come from the growth one allows.
     real_axis_stability: float = 0.0
     imaginary_axis_stability: float = 0.0
+
+    @classmethod
+    def stability_region(cls) -> StabilityRegion:
+        return StabilityRegion(real_axis=cls.real_axis_stability, imaginary_axis=cls.imaginary_axis_stability)
 
     def __init__(self, equation: Equation):
         self.equation = equation

@@ -48,9 +48,9 @@ from data_gen.dataset import load_config, parse_config
 from data_gen.errors import ParameterError
 from data_gen.paths import readable_file
 
-from ..benchmark.config import ModelSpec, _model_spec
 from ..config_checks import parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
 from ..errors import UserError
+from ..training.spec import ModelSpec, read_model_spec
 
 KEYS = ("data", "model", "ensemble", "seeds", "initial", "rounds", "budget_per_round", "schedule", "candidates",
         "cost", "acquisition", "ablations", "baselines", "target", "val_split", "calibration_splits", "calibration",
@@ -204,7 +204,7 @@ def parse_active(path: str | Path) -> ActiveConfig:
     except ParameterError as error:
         raise UserError(f"data: {data_config}: {error}") from None
     data_raw = yaml.safe_load(dataset.text)
-    model = _model_spec(resolve_path(raw["model"], "model", source), "model")
+    model = read_model_spec(resolve_path(raw["model"], "model", source), "model")
     missing = [v for v in model.variables if v not in dataset.variables]
     if missing:
         raise UserError(f"model: variables {missing} are not saved by {data_config} (saved: {', '.join(dataset.variables)})")

@@ -9,15 +9,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..evaluation.files import write_atomically
+from ..evaluation.ensemble_figures import save_figure, spread_against_error
+
 
 def _colours(strategies) -> dict[str, str]:
     return {s: f"C{i}" for i, s in enumerate(strategies)}
-
-
-def _save(figure: Figure, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=120))
 
 
 def error_against_budget(records: pd.DataFrame, config, path: Path) -> None:
@@ -37,7 +33,7 @@ def error_against_budget(records: pd.DataFrame, config, path: Path) -> None:
         axis.set_xlabel("acquired simulation cost [pool-median trajectories]")
         axis.set_ylabel("relative L2 error of the ensemble mean")
     axes[0].legend(fontsize=8, title=f"mean; band: range over {records.seed.nunique()} seeds", title_fontsize=7)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def chosen_viscosities(records: pd.DataFrame, config, summary: dict, path: Path) -> None:
@@ -56,10 +52,10 @@ def chosen_viscosities(records: pd.DataFrame, config, summary: dict, path: Path)
     axis.set_xlabel("viscosity ν")
     axis.set_ylabel("trajectories chosen (all seeds and rounds)")
     axis.legend(fontsize=7)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
-def reliability_diagram(recalibration: pd.DataFrame, model: str, path: Path) -> None:
+def recalibration_diagram(recalibration: pd.DataFrame, model: str, path: Path) -> None:
     """Nominal against observed coverage, before and after calibration, one panel per split."""
     part = recalibration[(recalibration.model == model) & recalibration.metric.str.startswith("coverage_")]
     splits = sorted(part.split.unique())
@@ -77,25 +73,7 @@ def reliability_diagram(recalibration: pd.DataFrame, model: str, path: Path) -> 
         axis.set_xlim(0, 1)
         axis.set_ylim(0, 1)
     axes[0].legend(fontsize=7)
-    _save(figure, path)
-
-
-def spread_against_error(by_step: pd.DataFrame, models: list[str], path: Path) -> None:
-    splits = sorted(by_step.split.unique())
-    figure = Figure(figsize=(max(6.5, 3.4 * len(splits)), 3.6), layout="constrained")
-    panels = list(zip(figure.subplots(1, len(splits), squeeze=False)[0], splits))
-    for axis, split in panels:
-        for i, model in enumerate(models):
-            part = by_step[(by_step.split == split) & (by_step.model == model)]
-            for variable, rows in part.groupby("variable"):
-                axis.plot(rows["step"], rows["rmse"], color=f"C{i}", marker="o", label=f"{model} error ({variable})")
-                axis.plot(rows["step"], rows["spread"], color=f"C{i}", linestyle="--", label=f"{model} spread")
-        axis.set_title(split)
-        axis.set_xlabel("rollout step (scored frame)")
-        axis.set_ylabel("RMS over samples [field units]")
-        axis.set_yscale("log")
-    panels[0][0].legend(fontsize=6)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def draw_figures(directory: Path, records: pd.DataFrame, recalibration: pd.DataFrame, by_step: pd.DataFrame, config,
@@ -104,7 +82,7 @@ def draw_figures(directory: Path, records: pd.DataFrame, recalibration: pd.DataF
     final = f"active/round-{config.rounds}"
     error_against_budget(records, config, directory / "error_vs_budget.png")
     chosen_viscosities(records, config, summary, directory / "chosen_viscosities.png")
-    reliability_diagram(recalibration, final, directory / "reliability.png")
+    recalibration_diagram(recalibration, final, directory / "reliability.png")
     spread_against_error(by_step, ["initial/round-0", final], directory / "spread_vs_error.png")
     return [("figures/error_vs_budget.png", "error against acquired simulation cost per scored split, every strategy, "
              "mean and range over the paired seeds"),

@@ -24,9 +24,9 @@ ensemble and trains members with the same seeds, so strategies differ only in th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -35,30 +35,26 @@ import numpy as np
 import torch
 
 from data_gen.dataset import generate, parse_config, verify
-from data_gen.paths import writable_directory
 
-from ..benchmark.runner import train
-from ..benchmark.speed import evaluation_device
 from ..data import DatasetReader
 from ..errors import UserError
+from ..evaluation import calibration as calibration_tables
 from ..evaluation import metrics
+from ..evaluation.ensemble import ensemble_rows
 from ..evaluation.evaluate import evaluate_split, read_results, write_results
-from ..evaluation.files import write_atomically
 from ..evaluation.scoring import ScoringWindow
+from ..run_directory import RunDirectory, enable_progress_lines, file_digest, write_json, write_text
 from ..training.checkpoint import load_surrogate
-from ..training.fit import fit_arguments
-from . import calibration as calibration_tables
+from ..training.device import evaluation_device
+from ..training.fit import fit_arguments, train_run
 from .acquisition import uncertain_and_diverse
 from .config import ActiveConfig
-from .ensemble import ensemble_rows
 from .pool import Pool, load_pool
 from .scores import disagreement, ensemble_error, pool_rollouts
 from .selection import acquisition_weights, power_sampling, target_density, target_law_choice, top_k
 
 
-def _write_json(path: Path, value) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(value, indent=2) + "\n"))
+log = logging.getLogger(__name__)
 
 
 def _read_json(path: Path):
@@ -67,7 +63,10 @@ def _read_json(path: Path):
 
 class ActiveLearning:
     def __init__(self, config: ActiveConfig, out: str | Path, progress: bool = True):
-        self.config, self.out, self.progress = config, writable_directory(out, "--out"), progress
+        self.config, self.progress = config, progress
+        self.directory = RunDirectory(out, "active")
+        self.out = self.directory.path
+        enable_progress_lines()
         self.device = evaluation_device()
         self.window = ScoringWindow(config.score_from, config.horizon)
 
@@ -91,16 +90,12 @@ class ActiveLearning:
     # --- the run --------------------------------------------------------------------------------
     def run(self) -> Path:
         """Every loop of every seed (finished rounds are reused), then the tables, figures and report."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        stored = self.out / "active.yaml"
-        if stored.is_file() and stored.read_text() != self.config.text:
-            # Finished rounds are reused by their place in OUT: those of another config must not be.
-            raise UserError(f"--out: {self.out} holds a run of another config ({stored} differs from "
-                            f"{self.config.source}); use a new --out, or the config it was started with")
-        stored.write_text(self.config.text)
+        # Finished rounds are reused by their place in OUT: those of another config must not be.
+        self.directory.claim(self.config.text, {"model": file_digest(self.config.model.config)})
+        write_text(self.out / "active.yaml", self.config.text)
         started = time.perf_counter()
         pool = load_pool(self.config, self.out, self.device, self.progress)
-        self._say(f"active: pool of {len(pool.viscosity)} candidates; cost model {pool.model['kind']}, "
+        log.info(f"active: pool of {len(pool.viscosity)} candidates; cost model {pool.model['kind']}, "
                   f"∝ ν^{pool.exponent:.2f} ({pool.cost.min():.2f}-{pool.cost.max():.2f} pool-median trajectories)")
         reader = self.prepare_data()
         c = self.config
@@ -115,7 +110,7 @@ class ActiveLearning:
                     done += 1
                     elapsed = time.perf_counter() - started
                     rho = record.get("score_error_spearman")
-                    self._say(f"[{done}/{total}] {strategy} seed {seed} round {round_}: target rel_l2 "
+                    log.info(f"[{done}/{total}] {strategy} seed {seed} round {round_}: target rel_l2 "
                               f"{record['target_rel_l2']:.4f} at acquired cost {record['cost_total']:.2f}"
                               + ("" if rho is None else f", score–error Spearman {rho:.2f}")
                               + f", elapsed {elapsed / 60:.1f} min")
@@ -175,7 +170,7 @@ class ActiveLearning:
             "rel_l2": errors,
             "members": [str(p.relative_to(self.out)) for p in checkpoints],
         }
-        _write_json(directory / "done.json", record)
+        write_json(directory / "done.json", record)
         return record
 
     def taken(self, strategy: str, seed: int, before_round: int) -> list[int]:
@@ -240,7 +235,7 @@ class ActiveLearning:
                 "chosen": [int(i) for i in chosen], "chosen_viscosity": [float(pool.viscosity[i]) for i in chosen],
                 "chosen_weight": [None if not np.isfinite(weights[i]) else float(weights[i]) for i in chosen],
                 "chosen_cost": [float(pool.cost[i]) for i in chosen]}
-        _write_json(path, made)
+        write_json(path, made)
         return made
 
     @torch.no_grad()
@@ -287,7 +282,7 @@ class ActiveLearning:
                          "relative_cost": acquisition["chosen_cost"][k]} for k, i in enumerate(acquisition["chosen"])],
         }
         shutil.copyfile(pool.root / "stats.json", root / "stats.json")
-        _write_json(root / "manifest.json", manifest)  # last: a complete manifest marks the round's data done
+        write_json(root / "manifest.json", manifest)  # last: a complete manifest marks the round's data done
         return root
 
     def train_member(self, directory: Path, seed: int, roots: list[Path]) -> Path:
@@ -301,11 +296,11 @@ class ActiveLearning:
                                   overrides=c.fit_overrides)
         if roots:
             arguments += ["--data.extra_train_roots", json.dumps([str(r) for r in roots])]
-        selected, seconds = train(arguments, directory)
+        selected, seconds = train_run(arguments, directory)
         # last.ckpt only resumes an interrupted fit, and an interrupted member is retrained from
         # scratch: without it a run keeps half the disk (63 members of the small config: ~0.9 GB).
         (directory / "checkpoints" / "last.ckpt").unlink(missing_ok=True)
-        _write_json(directory / "done.json", {"seed": seed, "checkpoint": str(selected.relative_to(self.out)),
+        write_json(directory / "done.json", {"seed": seed, "checkpoint": str(selected.relative_to(self.out)),
                                               "fit_seconds": seconds, "extra_train_roots": [str(r) for r in roots]})
         return selected
 
@@ -348,6 +343,3 @@ class ActiveLearning:
                 for r in range(1, c.rounds + 1):
                     rows += read_results(self.round_dir(strategy, seed, r) / "results.csv")
         return rows
-
-    def _say(self, line: str) -> None:
-        print(line, file=sys.stderr, flush=True)

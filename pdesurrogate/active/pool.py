@@ -41,7 +41,7 @@ from data_gen.dataset.simulate import simulate_batch
 
 from ..data import DatasetReader
 from ..errors import UserError
-from ..evaluation.files import write_atomically
+from ..run_directory import write_atomically
 from .config import ActiveConfig
 
 POOL_SEED = 7_919  # the pool's initial conditions: a seed no split of the shipped configs uses

@@ -4,21 +4,24 @@ comparisons with their paired intervals, calibration before and after, the figur
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..evaluation import calibration as tables
+from ..evaluation.ensemble import COVERAGE_LEVELS, read_member_predictions
 from ..evaluation.evaluate import write_results
-from ..evaluation.files import write_atomically
 from ..evaluation.recalibration import recalibration_rows
 from ..evaluation.scoring import scored, trajectories
 from ..provenance import commit, machine
-from . import calibration as tables
+from ..run_directory import write_atomically
 from .budget import auc_difference, matching_fraction, paired_bootstrap
-from .ensemble import COVERAGE_LEVELS, read_member_predictions
 from .figures import draw_figures
+
+log = logging.getLogger(__name__)
 
 BOOTSTRAP_SEED = 20
 
@@ -138,7 +141,7 @@ def write_outputs(loop, pool, reader) -> Path:
     report = out / "report.md"
     text = _report(config, records, recalibration, summary, figures)
     write_atomically(report, lambda t: t.write_text(text))
-    loop._say(f"active: wrote {report}")
+    log.info(f"active: wrote {report}")
     return report
 
 

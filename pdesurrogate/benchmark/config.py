@@ -26,24 +26,14 @@ from pathlib import Path
 from data_gen.dataset import load_config
 from data_gen.paths import readable_file
 
-from ..commands.lightning import check_config_file
 from ..config_checks import data_source, parse_budget, positive_int, read_config, resolve_path
 from ..errors import UserError
+from ..training.cli import check_config_file
+from ..training.spec import ModelSpec, read_model_spec
 
 KEYS = ("data", "data_root", "models", "seeds", "budget", "score_from", "horizon", "splits", "val_split",
         "fit_overrides", "id_split")
 MINIMUM_SEEDS = 3
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One model config and what the benchmark needs to know of it before training."""
-
-    name: str  # the config's file name without .yaml: how tables and folders name the model
-    config: Path
-    variables: tuple[str, ...]
-    history: int
-    conditioning: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -72,16 +62,6 @@ class BenchmarkConfig:
         return [(model, seed) for model in self.models for seed in self.seeds]
 
 
-def _model_spec(path: Path, key: str) -> ModelSpec:
-    raw = check_config_file(path, key) or {}
-    data = raw.get("data") if isinstance(raw, dict) else None
-    if not isinstance(data, dict) or not data.get("variables"):
-        raise UserError(f"{key}: {path} has no data.variables; is it a `pdesurrogate fit` config?")
-    history = data.get("history", 1)
-    positive_int(history, f"{key}: {path}: data.history")
-    return ModelSpec(path.stem, path, tuple(data["variables"]), history, tuple(data.get("conditioning") or ()))
-
-
 def parse_benchmark(path: str | Path) -> BenchmarkConfig:
     """Read and check a benchmark config; every mistake is one :class:`UserError` naming its key."""
     source = Path(path)
@@ -91,7 +71,7 @@ def parse_benchmark(path: str | Path) -> BenchmarkConfig:
     models = raw.get("models")
     if not isinstance(models, list) or not models:
         raise UserError("models: must be a non-empty list of model configs (configs/fit/*.yaml)")
-    specs = tuple(_model_spec(resolve_path(m, f"models[{i}]", source), f"models[{i}]") for i, m in enumerate(models))
+    specs = tuple(read_model_spec(resolve_path(m, f"models[{i}]", source), f"models[{i}]") for i, m in enumerate(models))
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise UserError(f"models: two model configs share a file name ({', '.join(names)}); tables name models by it")

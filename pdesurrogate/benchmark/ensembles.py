@@ -2,9 +2,9 @@
 
 Each seed's run already rolled its member out on its own predictions and wrote
 ``runs/<model>/seed-<s>/predictions/<split>.nc``; the ensemble's rows are computed from those files
-(see :mod:`pdesurrogate.active.ensemble`) and go into ``results.csv`` under the model
+(see :mod:`pdesurrogate.evaluation.ensemble`) and go into ``results.csv`` under the model
 ``<model>/ensemble`` with seed ``ensemble``. The per-seed tables of the report leave those rows out;
-this section summarises them (:mod:`pdesurrogate.active.calibration`): coverage of the central 50 %
+this section summarises them (:mod:`pdesurrogate.evaluation.calibration`): coverage of the central 50 %
 and 90 % intervals, CRPS, NLL, spread–skill and the spread–error rank correlation per split and per
 viscosity, a reliability diagram per split, and spread against error over the rollout steps.
 """
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..active import calibration as tables
-from ..active.ensemble import ENSEMBLE_SEED, ensemble_rows
-from ..active.figures import reliability_diagram, spread_against_error
-from ..evaluation.files import write_atomically
+from ..evaluation import calibration as tables
+from ..evaluation.ensemble import ENSEMBLE_SEED, ensemble_rows
+from ..evaluation.ensemble_figures import reliability_diagram, spread_against_error
+from ..run_directory import write_atomically
 from .results import ENSEMBLE_SUFFIX
 
 

@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 from ..evaluation import metrics
 from ..evaluation.scoring import BASELINES
 from .fields import DatasetInfo, Predictions, prediction_path, read_last_frame
-from ..evaluation.files import write_atomically
+from ..run_directory import write_atomically
 from .intervals import Interval
 from .results import Results
 from .summary import CORRELATION_THRESHOLD, correlation_times, horizon_means

@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..evaluation.scoring import BASELINES
 from .fields import DatasetInfo
 from .figures import Figures
-from ..evaluation.files import write_atomically
+from ..run_directory import write_atomically
 from .intervals import Interval
 from .ensembles import ensemble_section
 from .results import Results, group_results, seed_order

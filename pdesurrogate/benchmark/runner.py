@@ -17,73 +17,52 @@ array) by their position; the process that finds every run finished aggregates.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
-import shutil
+import logging
 import sys
 import time
 from pathlib import Path
 
 from data_gen.dataset import generate, verify
 from data_gen.dataset.generate import resolve_worker
-from data_gen.paths import writable_directory
 
-from ..commands.lightning import run_lightning
 from ..data import DatasetReader
 from ..errors import UserError
 from ..evaluation.evaluate import evaluate_baselines, evaluate_split, read_results, write_results
-from ..evaluation.files import write_atomically
+from ..run_directory import RunDirectory, enable_progress_lines, exclusive_lock, file_digest, write_json, write_text
 from ..evaluation.scoring import ScoringWindow
 from ..provenance import commit, machine
 from ..training.checkpoint import load_surrogate
-from ..training.checkpointing import resolve_checkpoint
-from ..training.fit import fit_arguments
+from ..training.device import evaluation_device, without_torchrun_environment
+from ..training.fit import fit_arguments, train_run
 from .config import BenchmarkConfig, ModelSpec, check_splits
 from .ensembles import benchmark_ensemble_rows
 from .report import write_report
-from .speed import evaluation_device, measure_speed
-
-# Set by torchrun for the process group; a benchmark rank trains on its own, so Lightning must not
-# mistake them for a distributed run of one training.
-TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "ROLE_RANK",
-                      "ROLE_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID")
-
+from .speed import measure_speed
 
 def _duration(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
-
-def _write_json(path: Path, value) -> None:
-    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(value, indent=2) + "\n"))
-
-
-@contextlib.contextmanager
-def _without_torchrun_environment():
-    saved = {k: os.environ.pop(k) for k in TORCHRUN_VARIABLES if k in os.environ}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
-
-
-def train(arguments: list[str], directory: Path) -> tuple[Path, float]:
-    """Run one ``pdesurrogate fit`` into a fresh ``directory`` (a killed training restarts from
-    scratch); returns the checkpoint selected on the validation split and the fit's wall time."""
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    start = time.perf_counter()
-    with _without_torchrun_environment():
-        run_lightning(arguments)
-    return resolve_checkpoint("best", [directory / "checkpoints"]), time.perf_counter() - start
+log = logging.getLogger(__name__)
 
 
 class Benchmark:
     def __init__(self, config: BenchmarkConfig, out: str | Path, progress: bool = True):
-        self.config, self.out, self.progress = config, writable_directory(out, "--out"), progress
+        self.config, self.progress = config, progress
+        self.directory = RunDirectory(out, "benchmark")
+        self.out = self.directory.path
+        enable_progress_lines()
+
+    def stamp_options(self) -> dict:
+        """What the runs depend on beyond the benchmark config's text: the files it names."""
+        return {"models": {m.name: file_digest(m.config) for m in self.config.models},
+                "data": file_digest(self.config.data_config) if self.config.data_config is not None else None}
+
+    def claim(self, create: bool = True) -> None:
+        """Stamp OUT with this config, or refuse an OUT that holds another config's runs (their
+        trainings would be reported as this config's)."""
+        self.directory.claim(self.config.text, self.stamp_options(), create=create)
 
     # --- paths ----------------------------------------------------------------------------------
     @property
@@ -105,19 +84,16 @@ class Benchmark:
     def prepare_data(self) -> DatasetReader:
         """Generate the dataset (resumable; reused when complete), verify it, and check the config
         against what it holds."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "benchmark.yaml").write_text(self.config.text)
+        self.claim()
+        if not (self.out / "benchmark.yaml").is_file():
+            write_text(self.out / "benchmark.yaml", self.config.text)
         if self.config.data_config is not None:
             # One process at a time generates (or resumes) the whole dataset; the others wait on
             # the lock and then find it complete. Unlike splitting the shards among the processes,
             # this also works when an array's tasks run one after another.
-            with (self.out / "data.lock").open("w") as lock, _without_torchrun_environment():
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    generate(self.config.data_config, self.data_root, progress=self.progress, shard="0/1",
-                             device=str(evaluation_device()))
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+            with exclusive_lock(self.out / "data.lock"), without_torchrun_environment():
+                generate(self.config.data_config, self.data_root, progress=self.progress, shard="0/1",
+                         device=str(evaluation_device()))
         report = verify(self.data_root)
         if not report.clean:
             raise UserError(f"data: {self.data_root} fails `pdesurrogate verify`: {report.problems[0]}"
@@ -136,7 +112,7 @@ class Benchmark:
     def train_and_score(self, model: ModelSpec, seed: int, reader: DatasetReader) -> dict:
         """Train one model × seed, select its checkpoint on the validation split, score every test split."""
         directory = self.run_dir(model, seed)
-        selected, fit_seconds = train(self.fit_arguments(model, seed), directory)
+        selected, fit_seconds = train_run(self.fit_arguments(model, seed), directory)
         module = load_surrogate(selected).to(evaluation_device())
         rows, rollout_seconds = [], {}
         for split in self.config.splits:
@@ -149,7 +125,7 @@ class Benchmark:
         done = {"model": model.name, "seed": seed, "checkpoint": str(selected.relative_to(self.out)),
                 "fit_seconds": fit_seconds, "rollout_seconds": rollout_seconds,
                 "device": str(evaluation_device()), "samples": {s: reader.split(s).samples for s in self.config.splits}}
-        _write_json(directory / "done.json", done)
+        write_json(directory / "done.json", done)
         return done
 
     def run(self, shard: str | None = None) -> Path | None:
@@ -178,7 +154,9 @@ class Benchmark:
     # --- aggregation ----------------------------------------------------------------------------
     def aggregate(self, reader: DatasetReader | None = None, allow_missing: bool = False) -> Path:
         """``results.csv`` from every finished run and the baselines, the speed comparison, and the report."""
-        reader = reader or DatasetReader(self.data_root)
+        if reader is None:  # --report-only: OUT must hold this config's benchmark
+            self.claim(create=False)
+            reader = DatasetReader(self.data_root)
         missing = [f"{m.name} seed {s}" for m, s in self.config.runs() if self.finished(m, s) is None]
         if missing and not allow_missing:
             raise UserError(f"--report-only: runs not finished: {', '.join(missing)}")
@@ -197,7 +175,7 @@ class Benchmark:
         write_results(self.out / "results.csv", rows)
         speed = self.out / "speed.json"
         if not speed.is_file() and self.config.data_config is not None:
-            _write_json(speed, measure_speed(self, reader))
+            write_json(speed, measure_speed(self, reader))
         train_range = _train_viscosity(reader)
         ood = [s for s in self.config.splits if s.startswith("test_ood")]
         meta = {"command": " ".join(["pdesurrogate", *sys.argv[1:]]) if sys.argv[0].endswith("pdesurrogate")
@@ -214,7 +192,7 @@ class Benchmark:
         return report
 
     def _say(self, line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+        log.info(line)
 
 
 def _train_viscosity(reader: DatasetReader) -> list[float]:

@@ -23,18 +23,12 @@ from data_gen.dataset.simulate import simulate_batch
 
 from ..evaluation.evaluate import evaluate_split, synchronise
 from ..training.checkpoint import load_surrogate
+from ..training.device import evaluation_device
 
 
 def timed_split(bench) -> str:
     """The split timed: the first out-of-distribution one (the hardest), else the first scored."""
     return next((s for s in bench.config.splits if s.startswith("test_ood")), bench.config.splits[0])
-
-
-def evaluation_device() -> torch.device:
-    """Where this process scores and times: its torchrun rank's GPU, the first GPU, or the CPU."""
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    return torch.device(f"cuda:{local_rank % torch.cuda.device_count()}") if torch.cuda.is_available() else \
-        torch.device("cpu")
 
 
 def _timed(device: torch.device, work) -> float:

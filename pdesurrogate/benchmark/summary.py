@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from ..evaluation import metrics
-from ..evaluation.files import write_atomically
+from ..run_directory import write_atomically
 from .intervals import Interval
 from .results import Results, Table
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config_checks import data_source, parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
-from ..commands.lightning import check_config_file
 from ..errors import UserError
+from ..training.cli import check_config_file
 from .optimise import METHODS
 from .tasks import TASKS
 

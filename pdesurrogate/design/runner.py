@@ -15,41 +15,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-import time
+import logging
 from pathlib import Path
 
 import torch
 
-from data_gen.dataset import generate, load_config, parse_config, verify
-from data_gen.paths import writable_directory
+from data_gen.dataset import generate, load_config, parse_settings, verify
 from data_gen.simulation import Simulation
 
-from ..benchmark.speed import evaluation_device
-from ..commands.lightning import run_lightning
 from ..data import DatasetReader
 from ..errors import UserError
 from ..evaluation import metrics
-from ..evaluation.files import write_atomically
+from ..run_directory import RunDirectory, enable_progress_lines, write_json, write_text
 from ..provenance import commit, machine
-from ..training.checkpoint import load_surrogate
-from ..training.checkpointing import resolve_checkpoint
-from ..training.fit import fit_arguments
+from ..training.checkpoint import load_surrogate, read_checkpoint
+from ..training.device import evaluation_device
+from ..training.fit import fit_arguments, train_run
 from .config import DesignConfig, Route
 from .forward import NonFiniteObjective, SolverForward, SurrogateForward
 from .optimise import Optimisation, check_method, minimise
 from .table import route_table
 from .tasks import BUILDERS, Problem, Setting
 
+log = logging.getLogger(__name__)
+
 RESIMULATED_POINTS = 8  # designs along each route re-simulated for the figure
 
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:10]
-
-
-def _write_json(path: Path, value) -> None:
-    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(value, indent=2) + "\n"))
 
 
 def prepare_dataset(config: DesignConfig, progress: bool) -> Path:
@@ -77,30 +71,29 @@ def prepare_checkpoint(config: DesignConfig, data_root: Path, progress: bool) ->
     done = directory / "done.json"
     if done.is_file():
         return directory / json.loads(done.read_text())["checkpoint"]
-    _say(f"design: training {config.fit} on {data_root} (budget {config.epochs} epochs"
+    log.info(f"design: training {config.fit} on {data_root} (budget {config.epochs} epochs"
          f"{f', {config.minutes:g} min' if config.minutes else ''}) into {directory}")
-    start = time.perf_counter()
-    run_lightning(fit_arguments(config.fit, data_root, directory, seed=config.seed, epochs=config.epochs,
-                                minutes=config.minutes, progress=progress,
-                                overrides=("--trainer.enable_model_summary", "false")))
-    selected = resolve_checkpoint("best", [directory / "checkpoints"])
-    _write_json(done, {"checkpoint": str(selected.relative_to(directory)), "fit_seconds": time.perf_counter() - start})
+    # train_run starts from an empty directory: a fit killed here earlier left checkpoints that
+    # would make the best one ambiguous.
+    selected, seconds = train_run(fit_arguments(config.fit, data_root, directory, seed=config.seed,
+                                                epochs=config.epochs, minutes=config.minutes, progress=progress,
+                                                overrides=("--trainer.enable_model_summary", "false")), directory)
+    write_json(done, {"checkpoint": str(selected.relative_to(directory)), "fit_seconds": seconds})
     return selected
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 class DesignRun:
     def __init__(self, config: DesignConfig, out: str | Path, progress: bool = True):
-        self.config, self.out, self.progress = config, writable_directory(out, "--out"), progress
+        self.config, self.progress = config, progress
+        self.directory = RunDirectory(out, "design")
+        self.out = self.directory.path
+        enable_progress_lines()
 
     def setting(self) -> tuple[Setting, Path, Path]:
         data_root = prepare_dataset(self.config, self.progress)
         checkpoint = prepare_checkpoint(self.config, data_root, self.progress)
         reader = DatasetReader(data_root)
-        data_config = parse_config(reader.manifest["config"], f"{data_root}/manifest.json")
+        data_config = parse_settings(reader.manifest["config"], f"{data_root}/manifest.json")
         module = load_surrogate(checkpoint)
         variables = tuple(module.network.variables)
         missing = [v for v in variables if v not in data_config.variables]
@@ -121,8 +114,11 @@ class DesignRun:
 
     def run(self) -> Path:
         config = self.config
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "design.yaml").write_text(config.text)
+        if config.checkpoint is not None:
+            # Every check that needs no work comes before the dataset is generated.
+            read_checkpoint(config.checkpoint, "checkpoint")
+        self.directory.claim(config.text)
+        write_text(self.out / "design.yaml", config.text)
         setting, data_root, checkpoint = self.setting()
         problem = BUILDERS[config.task](setting)
         for i, route in enumerate(config.routes):
@@ -132,10 +128,10 @@ class DesignRun:
         forwards = {"surrogate": setting.surrogate, "solver": SolverForward(setting.simulation, setting.variables)}
         results = {}
         for route in config.routes:
-            _say(f"design: route {route.name}")
+            log.info(f"design: route {route.name}")
             results[route.name] = run_route(problem, route, forwards, self.progress, config.seed)
             r = results[route.name]
-            _say(f"design: {route.name}: objective {r['objective']['surrogate']:.4g} by surrogate, "
+            log.info(f"design: {route.name}: objective {r['objective']['surrogate']:.4g} by surrogate, "
                  f"{r['objective']['solver']:.4g} by solver, {r['seconds']:.1f} s"
                  + (f"; design error {r['design_error']:.3g}" if r.get("design_error") is not None else "")
                  + ("" if r["in_distribution"] else "; OUTSIDE the training distribution")
@@ -148,12 +144,12 @@ class DesignRun:
             "instance": _plain(problem.instance), "routes": {name: r["summary"] for name, r in results.items()},
             "commit": commit(), "machine": machine(),
         }
-        _write_json(self.out / "design.json", summary)
+        write_json(self.out / "design.json", summary)
         from .figures import write_figures
 
         write_figures(self.out, problem, results)
-        _say(route_table(summary))
-        _say(f"design: wrote {self.out / 'design.json'}, objective.png and fields.png")
+        log.info(route_table(summary))
+        log.info(f"design: wrote {self.out / 'design.json'}, objective.png and fields.png")
         return self.out / "design.json"
 
 

@@ -19,23 +19,3 @@ def route_table(summary: dict) -> str:
                  str(route["surrogate_calls"]), str(route["solver_calls"]), f"{route['seconds']:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def run_example(config_name: str, description: str, argv: list[str] | None = None) -> dict:
-    """What each script in ``examples/`` does: run ``configs/design/<config_name>.yaml`` into
-    ``--out`` (default ``runs/design/<config_name>``) and print the instance and the routes."""
-    import argparse
-    import json
-    from pathlib import Path
-
-    from .config import parse_design
-    from .runner import DesignRun
-
-    parser = argparse.ArgumentParser(description=description.strip().splitlines()[0])
-    parser.add_argument("--out", default=f"runs/design/{config_name}", help="where design.json and the figures go")
-    out = parser.parse_args(argv).out
-    config = Path(__file__).resolve().parents[2] / "configs" / "design" / f"{config_name}.yaml"
-    summary = json.loads(DesignRun(parse_design(config), out).run().read_text())
-    print(json.dumps(summary["instance"], indent=1))
-    print(route_table(summary))
-    return summary

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..data.directory import DatasetReader
-from .files import write_atomically
+from ..run_directory import write_atomically
 from .predictions import split_coordinates, write_predictions
 from .scoring import (RESULT_COLUMNS, ScoringWindow, frame_metrics, persistence, result_rows, scored,
                       surrogate_rollout, training_mean, trajectories)
@@ -49,7 +49,7 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
     split = reader.split(split_name, "split")
     window.check({model: network.history}, split.frames, f"split {split_name!r}")
     stats = {v: (float(m), float(s)) for v, m, s in zip(variables, module.normaliser.mean, module.normaliser.std)}
-    times, domain_length = _scored_times(split, variables, window)
+    times, domain_length = scored_times(split, variables, window)
     device = next(module.parameters()).device
     score, predicted, indices = SplitScore(), [], []
     for samples, fields in trajectories(split, variables):
@@ -98,7 +98,7 @@ def evaluate_baselines(reader: DatasetReader, split_name: str, window: ScoringWi
     window.check({}, split.frames, f"split {split_name!r}")
     all_stats = reader.stats()
     stats = {v: all_stats[v] for v in variables}
-    times, domain_length = _scored_times(split, variables, window)
+    times, domain_length = scored_times(split, variables, window)
     rows = []
     for samples, fields in trajectories(split, variables):
         rows += baseline_rows(fields, window, stats, variables, split_name, samples,
@@ -106,7 +106,7 @@ def evaluate_baselines(reader: DatasetReader, split_name: str, window: ScoringWi
     return rows
 
 
-def _scored_times(split, variables: Sequence[str], window: ScoringWindow) -> tuple[np.ndarray, float | None]:
+def scored_times(split, variables: Sequence[str], window: ScoringWindow) -> tuple[np.ndarray, float | None]:
     """The dataset's physical times of the scored frames, and its domain length where recorded."""
     coords, _, source = split_coordinates(split, variables)
     return coords["time"][1][window.frames], float(source["domain_length"]) if "domain_length" in source else None

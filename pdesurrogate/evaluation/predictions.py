@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from ..data.directory import SplitInfo
-from .files import write_atomically
+from ..run_directory import write_atomically
 from .scoring import ScoringWindow
 
 

@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from data_gen.paths import writable_directory
 
 from ..benchmark.config import parse_benchmark
 from ..benchmark.runner import Benchmark
 from ..data import DatasetReader
 from ..design.config import parse_design
 from ..design.runner import DesignRun
+from ..run_directory import RunDirectory, enable_progress_lines
 from .report import write_report
 from .results import best_model, conditioned_on_viscosity
 from .stages import Stages
@@ -79,8 +79,8 @@ def infer_viscosity(bench: Benchmark, out: Path, fast: bool, progress: bool) -> 
                    {"through": "surrogate", "method": "lbfgs", "iterations": surrogate,
                     "refine": {"method": "lbfgs", "iterations": refine}}],
     }
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "design.yaml"
+    # Beside the design's --out, which DesignRun stamps and fills itself.
+    path = out.with_name(f"{out.name}.yaml")
     path.write_text("# written by `pdesurrogate quickstart`: viscosity inference through its best surrogate\n"
                     + yaml.safe_dump(config, sort_keys=False))
     DesignRun(parse_design(path), out, progress=progress).run()
@@ -102,11 +102,14 @@ def quickstart(out: str | Path, fast: bool = False, progress: bool = True) -> Pa
 
 
 def _quickstart(out: str | Path, fast: bool, progress: bool) -> Path:
-    out = writable_directory(out, "--out")
-    out.mkdir(parents=True, exist_ok=True)
+    directory = RunDirectory(out, "quickstart")
+    out = directory.path
+    bench_config = parse_benchmark(CONFIGS / ("bench_fast.yaml" if fast else "bench.yaml"))
+    # Stages are reused by name: a --fast run's tiny stages must never be taken for the real run's.
+    directory.claim(bench_config.text, {"fast": fast})
+    enable_progress_lines()
     stages = Stages(out, 6)
-    bench = Benchmark(parse_benchmark(CONFIGS / ("bench_fast.yaml" if fast else "bench.yaml")), out / "benchmark",
-                      progress=progress)
+    bench = Benchmark(bench_config, out / "benchmark", progress=progress)
     names = ", ".join(m.name for m in bench.config.models)
     stages.run("sweep", "the solver's viscosity sweep", lambda: sweep_figure(out / "sweep", fast))
     stages.run("data", "generate and verify the dataset", lambda: {"root": str(bench.prepare_data().root)})
@@ -117,5 +120,5 @@ def _quickstart(out: str | Path, fast: bool, progress: bool) -> Path:
                lambda: infer_viscosity(bench, out / "design", fast, progress))
     report = out / "report.md"
     stages.run("report", "write report.md", lambda: {"report": str(write_report(out, bench, stages.seconds(), fast))})
-    print(f"quickstart: open {report}")
+    logging.getLogger(__name__).info(f"quickstart: open {report}")
     return report

@@ -14,7 +14,7 @@ from ..benchmark.results import group_results
 from ..benchmark.runner import Benchmark
 from ..benchmark.summary import ood_ratio
 from ..design.table import route_table
-from ..evaluation.files import write_atomically
+from ..run_directory import write_atomically
 from ..provenance import commit, machine
 from .results import ID_SPLIT, best_model, conditioned_on_viscosity, describe_model, horizon_mean
 

@@ -9,12 +9,14 @@ benchmark skips finished trainings).
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..evaluation.files import write_atomically
+from ..run_directory import write_json
+
+log = logging.getLogger(__name__)
 
 
 class Stages:
@@ -30,23 +32,19 @@ class Stages:
         prefix = f"[{self.count}/{self.total}] {title}"
         if name in self.record:
             done = self.record[name]
-            self._say(f"{prefix}: reused ({done['seconds']:.0f} s when it ran)")
+            log.info(f"{prefix}: reused ({done['seconds']:.0f} s when it ran)")
             return done["outputs"]
-        self._say(f"{prefix} …")
+        log.info(f"{prefix} …")
         start = time.perf_counter()
         outputs = work()
         seconds = time.perf_counter() - start
         self.record[name] = {"seconds": seconds, "outputs": outputs}
-        write_atomically(self.path, lambda temporary: temporary.write_text(json.dumps(self.record, indent=2) + "\n"))
-        self._say(f"{prefix}: done in {_duration(seconds)} (total {_duration(time.perf_counter() - self.started)})")
+        write_json(self.path, self.record)
+        log.info(f"{prefix}: done in {_duration(seconds)} (total {_duration(time.perf_counter() - self.started)})")
         return outputs
 
     def seconds(self) -> dict[str, float]:
         return {name: entry["seconds"] for name, entry in self.record.items()}
-
-    @staticmethod
-    def _say(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
 
 
 def _duration(seconds: float) -> str:

@@ -8,9 +8,13 @@ so a model trained by any of them is a model the user could have trained by hand
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from pathlib import Path
 
-import torch
+from .checkpointing import resolve_checkpoint
+from .cli import run_lightning
+from .device import local_gpu, without_torchrun_environment
 
 
 def budget_arguments(epochs: int, minutes: float | None) -> list[str]:
@@ -38,7 +42,24 @@ def fit_arguments(config: Path, data_root: Path, directory: Path, *, seed: int, 
         "--trainer.enable_progress_bar", str(progress).lower(),
         *budget_arguments(epochs, minutes),
     ]
-    if "LOCAL_RANK" in os.environ and torch.cuda.is_available():
+    if "LOCAL_RANK" in os.environ and local_gpu() is not None:
         # torchrun ranks on one node: each trains on its own GPU
-        arguments += ["--trainer.devices", f"[{int(os.environ['LOCAL_RANK']) % torch.cuda.device_count()}]"]
+        arguments += ["--trainer.devices", f"[{local_gpu()}]"]
     return arguments + list(overrides)
+
+
+def train_run(arguments: list[str], directory: Path) -> tuple[Path, float]:
+    """Run one ``pdesurrogate fit`` into a fresh ``directory`` and return the checkpoint selected on
+    the validation split and the fit's wall time.
+
+    Whatever a killed earlier fit left in ``directory`` is removed first: checkpoints of two fits in
+    one folder would make the selected one ambiguous (or, worse, the old one's). Callers mark a run
+    finished only after this returns, so a directory without their marker is always safe to wipe.
+    """
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    start = time.perf_counter()
+    with without_torchrun_environment():
+        run_lightning(arguments)
+    return resolve_checkpoint("best", [directory / "checkpoints"]), time.perf_counter() - start

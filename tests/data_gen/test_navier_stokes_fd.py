@@ -112,7 +112,7 @@ def test_diffusion_time_step_is_the_schemes_real_axis_limit():
     grid = PeriodicGrid(16)
     viscosity, drag = 0.02, 0.5
     equation = NavierStokesFD(grid, viscosity, drag)
-    dt = equation.time_step_limit(torch.zeros(1, dtype=torch.float64), cfl=0.5, integrator=SSPRK3)
+    dt = equation.time_step_limit(torch.zeros(1, dtype=torch.float64), cfl=0.5, region=SSPRK3.stability_region())
     # The checkerboard mode is the Laplacian's eigenvector for −8/h², and J(ψ, ω) = 0 for it.
     i = torch.arange(16)
     checkerboard = ((-1.0) ** (i[:, None] + i[None, :])).to(torch.float64)[None]

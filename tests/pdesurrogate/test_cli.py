@@ -13,7 +13,7 @@ import torch
 import xarray as xr
 
 from pdesurrogate.cli import main
-from pdesurrogate.commands.lightning import SurrogateCLI
+from pdesurrogate.training.cli import SurrogateCLI
 from pdesurrogate.data import PDEDataModule
 from pdesurrogate.training import SurrogateModule
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from data_gen.dataset import verify
-from pdesurrogate.benchmark import runner
+from pdesurrogate.training import fit as training_fit
 from pdesurrogate.cli import main
 
 FIT = Path(__file__).resolve().parents[3] / "configs" / "fit"
@@ -58,7 +58,7 @@ def active_config(directory: Path, data_changes: dict | None = None, **changes) 
 def fits(monkeypatch):
     """Counts trainings; ``fits["kill_at"] = n`` interrupts the n-th one, as a kill would."""
     log = {"count": 0, "kill_at": None}
-    train = runner.run_lightning
+    train = training_fit.run_lightning
 
     def counting(argv):
         log["count"] += 1
@@ -66,7 +66,7 @@ def fits(monkeypatch):
             raise KeyboardInterrupt
         return train(argv)
 
-    monkeypatch.setattr(runner, "run_lightning", counting)
+    monkeypatch.setattr(training_fit, "run_lightning", counting)
     return log
 
 

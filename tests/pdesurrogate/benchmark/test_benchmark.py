@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pdesurrogate.benchmark import runner
+from pdesurrogate.training import fit as training_fit
 from pdesurrogate.cli import main
 
 from ..conftest import NAVIER_STOKES
@@ -41,7 +41,7 @@ def counted_trainings(monkeypatch):
     from pdesurrogate.data.windows import TrajectoryWindows
 
     log = {"fits": 0, "opened_while_training": []}
-    train, open_header, open_fields = runner.run_lightning, DatasetReader._open, TrajectoryWindows._handle
+    train, open_header, open_fields = training_fit.run_lightning, DatasetReader._open, TrajectoryWindows._handle
     training = [False]
 
     def counting(argv):
@@ -62,7 +62,7 @@ def counted_trainings(monkeypatch):
             log["opened_while_training"].append(str(self.split.shards[shard].path))
         return open_fields(self, shard)
 
-    monkeypatch.setattr(runner, "run_lightning", counting)
+    monkeypatch.setattr(training_fit, "run_lightning", counting)
     monkeypatch.setattr(DatasetReader, "_open", header)
     monkeypatch.setattr(TrajectoryWindows, "_handle", fields)
     return log

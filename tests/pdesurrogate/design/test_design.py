@@ -303,7 +303,7 @@ def test_a_checkpoint_of_other_variables_or_another_grid_is_refused(ns_dataset, 
     module = SurrogateModule(network)
     module.normaliser.set_statistics(DatasetReader(ns_dataset).stats(), ["vorticity"])
     coarse = save(module, tmp_path / "32.ckpt")
-    refused(capsys, ["design", design_config(tmp_path, ns_dataset, coarse), "--out", str(tmp_path / "o")],
+    refused(capsys, ["design", design_config(tmp_path, ns_dataset, coarse), "--out", str(tmp_path / "o2")],
             "checkpoint:", "32²", "16²")
 
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..evaluation import metrics
-from ..evaluation.scoring import RESULT_COLUMNS
+from . import metrics
+from .scoring import RESULT_COLUMNS
 from .ensemble import COVERAGE_LEVELS, coverage_metric
 
 SUMMARY_COLUMNS = ("model", "seed", "split", "variable", "samples", "rel_l2", "crps", "nll", "coverage_50",

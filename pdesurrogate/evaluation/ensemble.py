@@ -19,9 +19,9 @@ import torch
 
 from ..data.directory import DatasetReader
 from ..errors import UserError
-from ..evaluation import metrics
-from ..evaluation.scoring import ScoringWindow, result_rows, scored, surrogate_rollout, trajectories
-from ..evaluation.evaluate import _scored_times
+from . import metrics
+from .scoring import ScoringWindow, result_rows, scored, surrogate_rollout, trajectories
+from .evaluate import scored_times
 
 COVERAGE_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 """Nominal levels of the central intervals whose coverage is recorded (the reliability diagram)."""
@@ -104,7 +104,7 @@ def ensemble_rows(prediction_paths: Sequence[Path], reader: DatasetReader, split
     samples, members = read_member_predictions(prediction_paths, variables, window)
     split = reader.split(split_name, "split")
     stats = reader.stats()
-    times, _ = _scored_times(split, variables, window)
+    times, _ = scored_times(split, variables, window)
     position = {int(s): i for i, s in enumerate(samples)}
     rows = []
     for indices, fields in trajectories(split, variables):
