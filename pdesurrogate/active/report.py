@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation import calibration as tables
-from ..evaluation.ensemble import COVERAGE_LEVELS, read_member_predictions
+from ..evaluation.ensemble import COVERAGE_LEVELS
 from ..evaluation.evaluate import write_results
-from ..evaluation.recalibration import recalibration_rows
-from ..evaluation.scoring import scored, trajectories
+from ..evaluation.recalibration import ensemble_arrays, recalibration_rows
 from ..provenance import commit, machine
 from ..run_directory import write_atomically
 from .budget import auc_difference, matching_fraction, paired_bootstrap
@@ -54,25 +53,11 @@ def budget_comparisons(records: pd.DataFrame, config) -> list[dict]:
     return out
 
 
-def _truth(reader, split: str, variables, window, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    info = reader.split(split, "split")
-    position = {int(s): i for i, s in enumerate(samples)}
-    truth = [None] * len(samples)
-    for indices, fields in trajectories(info, variables):
-        frames = scored(fields, window).numpy().astype(np.float64)
-        for k, i in enumerate(indices):
-            if int(i) in position:
-                truth[position[int(i)]] = frames[k]
-    return np.stack(truth), np.asarray(info.parameters["viscosity"], np.float64)[samples]
-
-
 def recalibration_table(loop, reader) -> pd.DataFrame:
     """Before and after post-hoc calibration (fitted on the calibration split) for the initial
     ensemble and every strategy's final one, per seed."""
     c = loop.config
     variables = list(c.model.variables)
-    stats = reader.stats()
-    means = np.array([stats[v][0] for v in variables])[None, None, :, None, None]
     finals = [("initial", 0)] + [(s, c.rounds) for s in c.strategies]
     rows = []
     for seed in c.seeds:
@@ -81,9 +66,7 @@ def recalibration_table(loop, reader) -> pd.DataFrame:
             arrays = {}
             for split in (c.calibration_split, *c.scored_splits):
                 paths = [(loop.out / m).parents[1] / "predictions" / f"{split}.nc" for m in members]
-                samples, x = read_member_predictions(paths, variables, loop.window)
-                y, nu = _truth(reader, split, variables, loop.window, samples)
-                arrays[split] = (x.astype(np.float64) - means, y - means, nu)
+                arrays[split] = ensemble_arrays(paths, reader, split, loop.window, variables)
             calibration = arrays.pop(c.calibration_split)
             for row in recalibration_rows(calibration, arrays, variables, COVERAGE_LEVELS, c.viscosity_bins):
                 rows.append({"model": f"{strategy}/round-{round_}", "seed": seed, **row})

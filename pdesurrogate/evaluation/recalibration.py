@@ -32,6 +32,8 @@ import numpy as np
 import torch
 
 from . import metrics
+from .ensemble import read_member_predictions
+from .scoring import ScoringWindow, scored, trajectories
 
 SPREAD_FLOOR = 1e-12  # a spread-free point (every member equal) would give an infinite score
 
@@ -155,3 +157,22 @@ def recalibration_rows(calibration: tuple[np.ndarray, np.ndarray, np.ndarray],
                 rows += [{"split": split, "variable": name, "method": method, "metric": metric, "value": value}
                          for metric, value in values.items()]
     return rows
+
+
+def ensemble_arrays(prediction_paths: Sequence, reader, split: str, window: ScoringWindow, variables: Sequence[str]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(members, truth, viscosity)`` of one split as deviations from the training mean, float64:
+    the members from their predictions files, the truth from the dataset, in the files' sample order."""
+    samples, members = read_member_predictions(prediction_paths, variables, window)
+    info = reader.split(split, "split")
+    position = {int(s): i for i, s in enumerate(samples)}
+    truth = [None] * len(samples)
+    for indices, fields in trajectories(info, variables):
+        frames = scored(fields, window).numpy().astype(np.float64)
+        for k, i in enumerate(indices):
+            if int(i) in position:
+                truth[position[int(i)]] = frames[k]
+    stats = reader.stats()
+    means = np.array([stats[v][0] for v in variables])[None, None, :, None, None]
+    return (members.astype(np.float64) - means, np.stack(truth) - means,
+            np.asarray(info.parameters["viscosity"], np.float64)[samples])
