@@ -12,8 +12,9 @@ Every rule takes candidates one at a time, each at most once, while an affordabl
   learning: uniform over the pool's candidates whose viscosity lies in the target split's range,
   which, for a pool drawn log-uniformly, is a draw from the target's own log-uniform law.
 
-The uniform-over-the-pool baseline is :func:`pdesurrogate.active.acquisition.random_choice`, and the
-earlier rule (greedy disagreement per cost with a repulsion in log ν) is kept there for ablation.
+The uniform-over-the-pool baseline is :func:`power_sampling` with β = 0; the earlier rule (greedy
+disagreement per cost with a repulsion in log ν) is kept in :mod:`pdesurrogate.active.acquisition`
+for ablation.
 """
 
 from __future__ import annotations
