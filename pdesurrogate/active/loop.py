@@ -56,6 +56,8 @@ from .selection import acquisition_weights, power_sampling, target_density, targ
 
 log = logging.getLogger(__name__)
 
+SCORING_CHUNK = 64  # pool candidates rolled out together when they are scored
+
 
 def _read_json(path: Path):
     return json.loads(path.read_text()) if path.is_file() else None
@@ -249,9 +251,15 @@ class ActiveLearning:
         if network.conditioning and list(network.conditioning) != ["viscosity"]:
             raise UserError(f"model: conditioned on {list(network.conditioning)}; the candidate pool varies "
                             "viscosity only")
-        members = pool_rollouts(modules, fields, pool.viscosity if network.conditioning else None, self.window)
         stats = DatasetReader(self.data_root).stats()
-        return disagreement(members, stats, variables), ensemble_error(members, fields, self.window, stats, variables)
+        score, error = [], []
+        for start in range(0, len(fields), SCORING_CHUNK):  # bounded memory: one chunk's rollouts at a time
+            part = slice(start, start + SCORING_CHUNK)
+            members = pool_rollouts(modules, fields[part], pool.viscosity[part] if network.conditioning else None,
+                                    self.window)
+            score.append(disagreement(members, stats, variables))
+            error.append(ensemble_error(members, fields[part], self.window, stats, variables))
+        return np.concatenate(score), np.concatenate(error)
 
     def link_round_data(self, strategy: str, seed: int, round_: int, acquisition: dict, pool: Pool) -> Path:
         """The round's dataset: the chosen candidates' pool shards, hard-linked (copied across file
