@@ -1,9 +1,7 @@
-"""Choosing a round's simulations from the candidate pool, within its budget.
+"""The earlier acquisition rule, kept for ablation (``acquisition.rule: greedy_diverse``); the
+current rules are in :mod:`pdesurrogate.active.selection`.
 
-Both strategies spend the same budget on the same pool, each candidate at most once per round,
-and stop when no candidate left is affordable.
-
-``uncertain_and_diverse`` (active learning) picks greedily by disagreement per unit of cost,
+``uncertain_and_diverse`` picks greedily by disagreement per unit of cost,
 multiplied by a repulsion from the candidates already in the batch (local penalisation):
 
     value_i = (d_i / c_i) · Π_{j in batch} (1 − exp(−(x_i − x_j)² / (2 ℓ²))),   x = log10 ν
@@ -36,12 +34,3 @@ def uncertain_and_diverse(disagreement: np.ndarray, cost: np.ndarray, viscosity:
         chosen.append(best)
         remaining -= cost[best]
 
-
-def random_choice(cost: np.ndarray, budget: float, rng: np.random.Generator) -> list[int]:
-    """Candidates in a random order, each taken while it is affordable: the baseline."""
-    chosen, remaining = [], float(budget)
-    for i in rng.permutation(len(cost)):
-        if cost[i] <= remaining + 1e-12:
-            chosen.append(int(i))
-            remaining -= cost[i]
-    return chosen

@@ -1,31 +1,34 @@
-"""The active-learning loop and its random-sampling baseline, resumable round by round.
+"""The active-learning loop, its ablations and its random baselines, resumable round by round.
 
 Layout of ``OUT``::
 
     active.yaml                       the config as given
-    pool.json, pool.npz               candidate costs (measured) and the probe trajectories
+    pool/, pool.json                  the candidate pool (a dataset, one trajectory per shard) and its costs
     data/                             the initial dataset: ``initial`` train trajectories, val, scored splits
-    loops/initial/seed-<s>/round-0/   the ensemble on the initial set (shared by both strategies)
-    loops/<active|random>/seed-<s>/round-<r>/
-        acquisition.json              the candidates, their disagreement and cost, the chosen ones
-        data/                         the round's simulations: a dataset (manifest.json records the round,
-                                      strategy and each sample's acquisition score)
+    loops/initial/seed-<s>/round-0/   the ensemble on the initial set (shared by every strategy)
+    loops/<strategy>/seed-<s>/round-<r>/
+        acquisition.json              every candidate's score, weight, actual error and cost; the chosen ones
+        data/                         the round's trajectories: the chosen pool shards, linked, and a
+                                      manifest that records the strategy, round and each sample's weight
         members/member-<k>/           one trained member: logs, checkpoints, predictions/<split>.nc, done.json
         results.csv                   the ensemble's rows (and each member's) on the scored splits
         done.json                     written last: the round is finished and is never redone
-    rounds.csv, calibration.csv, results.csv, summary.json, report.md, figures/
+    rounds.csv, results.csv, calibration*.csv, recalibration.csv, budget.json, summary.json, report.md, figures/
 
-A round is: choose (from the previous round's ensemble), simulate, train the ensemble afresh on
-the initial set and every simulation of its loop so far, score. The active and the random loop of
-one seed start from the same round-0 ensemble, train members with the same seeds, and draw the new
-trajectories' initial conditions from the same seeds, so the two differ only in the viscosities chosen.
+A round is: choose (from the previous round's ensemble) among the pool candidates this loop has not
+taken yet, link their trajectories, train the ensemble afresh on the initial set and every
+trajectory of its loop so far, score. Every strategy of one seed starts from the same round-0
+ensemble and trains members with the same seeds, so strategies differ only in the candidates chosen.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -36,23 +39,25 @@ from data_gen.dataset import generate, parse_config, verify
 
 from ..data import DatasetReader
 from ..errors import UserError
+from ..evaluation import metrics
+from ..evaluation.ensemble import ensemble_rows
 from ..evaluation.evaluate import evaluate_split
 from ..evaluation.results import read_results, result_frame, write_results
-from ..run_directory import RunDirectory, enable_progress_lines, file_digest, write_json, write_text
 from ..evaluation.scoring import ScoringWindow
+from ..run_directory import RunDirectory, enable_progress_lines, file_digest, write_json, write_text
 from ..training.checkpoint import load_surrogate
 from ..training.device import evaluation_device
 from ..training.fit import fit_arguments, train_run
-from .acquisition import random_choice, uncertain_and_diverse
+from .acquisition import uncertain_and_diverse
 from .config import ActiveConfig
-from ..evaluation.ensemble import ensemble_rollout, ensemble_rows, relative_disagreement
-from .pool import Pool, probe_pool
+from .pool import Pool, load_pool
+from .scores import disagreement, ensemble_error, pool_rollouts
+from .selection import acquisition_weights, power_sampling, target_density, target_law_choice, top_k
+
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("active", "random")
-ROUNDS_COLUMNS = ("strategy", "seed", "round", "trajectories", "new_trajectories", "chosen_viscosity",
-                  "acquisition_score", "cost_round", "cost_total", "simulation_cpu_seconds", "target_rel_l2")
+SCORING_CHUNK = 64  # pool candidates rolled out together when they are scored
 
 
 def _read_json(path: Path):
@@ -81,10 +86,9 @@ class ActiveLearning:
     def member_seed(self, seed: int, member: int) -> int:
         return seed * self.config.ensemble + member
 
-    @staticmethod
-    def initial_condition_seed(seed: int, round_: int) -> int:
-        # distinct from every split seed of the shipped data configs (small integers) and the probes'
-        return 1_000_000 + 1_000 * seed + round_
+    @property
+    def strategies(self) -> list[str]:
+        return list(self.config.strategies)
 
     # --- the run --------------------------------------------------------------------------------
     def run(self) -> Path:
@@ -93,24 +97,26 @@ class ActiveLearning:
         self.directory.claim(self.config.text, {"model": file_digest(self.config.model.config)})
         write_text(self.out / "active.yaml", self.config.text)
         started = time.perf_counter()
-        pool = probe_pool(self.config, self.out, self.device, self.progress)
-        log.info(f"active: pool of {len(pool.viscosity)} candidates probed; cost ∝ ν^{pool.exponent:.2f} "
-                  f"({pool.cpu_seconds.min():.2f}-{pool.cpu_seconds.max():.2f} CPU s per trajectory)")
+        pool = load_pool(self.config, self.out, self.device, self.progress)
+        log.info(f"active: pool of {len(pool.viscosity)} candidates; cost model {pool.model['kind']}, "
+                  f"∝ ν^{pool.exponent:.2f} ({pool.cost.min():.2f}-{pool.cost.max():.2f} pool-median trajectories)")
         reader = self.prepare_data()
         c = self.config
-        total = len(c.seeds) * (1 + len(STRATEGIES) * c.rounds)
+        total = len(c.seeds) * (1 + len(self.strategies) * c.rounds)
         done = 0
         for seed in c.seeds:
             self.run_round("initial", seed, 0, pool, reader)
             done += 1
-            for strategy in STRATEGIES:
+            for strategy in self.strategies:
                 for round_ in range(1, c.rounds + 1):
                     record = self.run_round(strategy, seed, round_, pool, reader)
                     done += 1
                     elapsed = time.perf_counter() - started
+                    rho = record.get("score_error_spearman")
                     log.info(f"[{done}/{total}] {strategy} seed {seed} round {round_}: target rel_l2 "
-                              f"{record['target_rel_l2']:.4f} at cost {record['cost_total']:.2f}, elapsed "
-                              f"{elapsed / 60:.1f} min")
+                              f"{record['target_rel_l2']:.4f} at acquired cost {record['cost_total']:.2f}"
+                              + ("" if rho is None else f", score–error Spearman {rho:.2f}")
+                              + f", elapsed {elapsed / 60:.1f} min")
         from .report import write_outputs  # matplotlib only once everything is trained
 
         return write_outputs(self, pool, reader)
@@ -121,7 +127,7 @@ class ActiveLearning:
                  device=self.device.type, shard="0/1")
         self._verify(self.data_root)
         reader = DatasetReader(self.data_root)
-        for split in ("train", self.config.val_split, *self.config.scored_splits):
+        for split in ("train", self.config.val_split, *self.config.predicted_splits):
             reader.require_split(split, "target" if split == self.config.target else "split")
         return reader
 
@@ -139,109 +145,154 @@ class ActiveLearning:
         directory.mkdir(parents=True, exist_ok=True)
         acquisition = None
         if round_ > 0:
-            acquisition = self.acquire(strategy, seed, round_, pool, reader)
-            cpu_seconds = self.simulate(strategy, seed, round_, acquisition)
+            acquisition = self.acquire(strategy, seed, round_, pool)
+            self.link_round_data(strategy, seed, round_, acquisition, pool)
         roots = [self.round_dir(strategy, seed, r) / "data" for r in range(1, round_ + 1)]
         checkpoints = [self.train_member(directory / "members" / f"member-{k}", self.member_seed(seed, k), roots)
                        for k in range(self.config.ensemble)]
         rows = self.score(directory, strategy, seed, round_, checkpoints, reader)
         model = f"{strategy}/round-{round_}"
-        target = rows[(rows.model == model) & (rows.split == self.config.target)]
-        target_error = float(target[target.metric == "rel_l2"].groupby("sample")["value"].mean().mean())
-        previous = None if round_ == 0 else _read_json(
-            self.round_dir(strategy, seed, round_ - 1) / "done.json")
-        initial_cost = float(pool.relative_cost(reader.split("train").parameters["viscosity"]).sum())
+        errors = {}
+        for split in self.config.scored_splits:
+            table = rows[(rows.model == model) & (rows.split == split)]
+            errors[split] = float(table[table.metric == "rel_l2"].groupby("sample")["value"].mean().mean())
+        previous = None if round_ == 0 else _read_json(self.round_dir(strategy, seed, round_ - 1) / "done.json")
         cost_round = 0.0 if acquisition is None else float(sum(acquisition["chosen_cost"]))
         record = {
             "strategy": strategy, "seed": seed, "round": round_,
-            "trajectories": reader.split("train").samples + sum(
-                len(_read_json(self.round_dir(strategy, seed, r) / "acquisition.json")["chosen"])
-                for r in range(1, round_ + 1)),
+            "trajectories": reader.split("train").samples + len(self.taken(strategy, seed, round_ + 1)),
             "new_trajectories": 0 if acquisition is None else len(acquisition["chosen"]),
+            "chosen": [] if acquisition is None else acquisition["chosen"],
             "chosen_viscosity": [] if acquisition is None else acquisition["chosen_viscosity"],
-            "acquisition_score": [] if acquisition is None else acquisition["chosen_score"],
+            "acquisition_weight": [] if acquisition is None else acquisition["chosen_weight"],
             "cost_round": cost_round,
-            "cost_total": (initial_cost if previous is None else previous["cost_total"]) + cost_round,
-            "simulation_cpu_seconds": 0.0 if acquisition is None else cpu_seconds,
-            "target_rel_l2": target_error,
+            "cost_total": (0.0 if previous is None else previous["cost_total"]) + cost_round,
+            "initial_cost": float(pool.relative_cost(reader.split("train").parameters["viscosity"]).sum()),
+            "score_error_spearman": None if acquisition is None else acquisition["score_error_spearman"],
+            "target_rel_l2": errors[self.config.target],
+            "rel_l2": errors,
             "members": [str(p.relative_to(self.out)) for p in checkpoints],
         }
         write_json(directory / "done.json", record)
         return record
 
-    def acquire(self, strategy: str, seed: int, round_: int, pool: Pool, reader: DatasetReader) -> dict:
-        """The round's choice (reused when already made: a resumed round simulates the same viscosities)."""
+    def taken(self, strategy: str, seed: int, before_round: int) -> list[int]:
+        """Pool indices this loop chose in rounds 1 … ``before_round`` − 1 (each is simulated once)."""
+        taken = []
+        for r in range(1, before_round):
+            made = _read_json(self.round_dir(strategy, seed, r) / "acquisition.json")
+            taken += made["chosen"] if made is not None else []
+        return taken
+
+    def acquire(self, strategy: str, seed: int, round_: int, pool: Pool) -> dict:
+        """The round's choice (reused when already made: a resumed round takes the same candidates)."""
         path = self.round_dir(strategy, seed, round_) / "acquisition.json"
         made = _read_json(path)
         if made is not None:
             return made
         c = self.config
-        if strategy == "active":
-            previous = self.round_dir("initial" if round_ == 1 else strategy, seed, round_ - 1)
-            members = _read_json(previous / "done.json")["members"]
-            score = self.disagreement(pool, [self.out / m for m in members], reader)
-            chosen = uncertain_and_diverse(score, pool.cost, pool.viscosity, c.budget_per_round, c.diversity)
+        spec = c.strategies[strategy]
+        taken = self.taken(strategy, seed, round_)
+        budget = c.round_budget(round_)
+        # One stream per (seed, round, strategy): a strategy's draws never depend on another's.
+        rng = np.random.default_rng([seed, round_, zlib.crc32(strategy.encode())])
+        score = error = weights = np.full(len(pool.viscosity), np.nan)
+        spearman = None
+        if spec is None and strategy == "random_pool":
+            chosen = power_sampling(np.ones(len(pool.cost)), pool.cost, budget, 0.0, rng, exclude=taken)
+        elif spec is None:
+            chosen = target_law_choice(pool.viscosity, pool.cost, budget, *c.target_range, rng, exclude=taken)
         else:
-            score = np.full(len(pool.viscosity), np.nan)
-            chosen = random_choice(pool.cost, c.budget_per_round, np.random.default_rng([seed, round_]))
+            previous = self.round_dir("initial" if round_ == 1 else strategy, seed, round_ - 1)
+            members = [self.out / m for m in _read_json(previous / "done.json")["members"]]
+            score, error = self.score_pool(pool, members)
+            left = np.setdiff1d(np.arange(len(score)), taken)
+            spearman = (metrics.spearman_correlation(torch.from_numpy(score[left]), torch.from_numpy(error[left]))
+                        if len(left) >= 3 else None)
+            density = target_density(pool.viscosity, *c.target_range, spec.bandwidth) if spec.target_aware else None
+            if spec.rule == "greedy_diverse":  # the earlier rule: per unit cost and a repulsion in log ν
+                weights = acquisition_weights(score, pool.cost, density, per_unit_cost=False)
+                picked = uncertain_and_diverse(weights[left], pool.cost[left], pool.viscosity[left], budget,
+                                               spec.diversity)
+                chosen = [int(left[i]) for i in picked]
+                weights = weights / pool.cost
+            else:
+                weights = acquisition_weights(score, pool.cost, density, spec.per_unit_cost)
+                chosen = (power_sampling(weights, pool.cost, budget, spec.beta, rng, exclude=taken)
+                          if spec.rule == "power" else top_k(weights, pool.cost, budget, exclude=taken))
         if not chosen:
-            raise UserError(f"budget_per_round: {c.budget_per_round:g} affords no candidate (the cheapest costs "
-                            f"{pool.cost.min():.2f} pool-median trajectories)")
-        made = {"strategy": strategy, "seed": seed, "round": round_, "candidates": pool.viscosity.tolist(),
-                "disagreement": [None if not np.isfinite(v) else float(v) for v in score],
-                "cost": pool.cost.tolist(), "chosen": chosen,
-                "chosen_viscosity": [float(pool.viscosity[i]) for i in chosen],
-                "chosen_score": [None if not np.isfinite(score[i]) else float(score[i] / pool.cost[i]) for i in chosen],
-                "chosen_cost": [float(pool.cost[i]) for i in chosen], "budget": c.budget_per_round}
+            inside = ("" if c.target_range is None else
+                      f"; {int(np.sum((pool.viscosity >= c.target_range[0]) & (pool.viscosity <= c.target_range[1])))}"
+                      f" candidates lie in the target range")
+            raise UserError(f"budget_per_round: {budget:g} affords no candidate left to {strategy} in round {round_} "
+                            f"(the cheapest costs {pool.cost.min():.2f} pool-median trajectories{inside}); use a "
+                            f"larger candidates.pool")
+
+        def values(array):
+            return [None if not np.isfinite(v) else float(v) for v in array]
+
+        made = {"strategy": strategy, "seed": seed, "round": round_, "budget": budget,
+                "acquisition": "random" if spec is None else spec.describe(),
+                "score": values(score), "weight": values(weights), "ensemble_error": values(error),
+                "cost": pool.cost.tolist(), "taken_before": taken, "score_error_spearman": spearman,
+                "chosen": [int(i) for i in chosen], "chosen_viscosity": [float(pool.viscosity[i]) for i in chosen],
+                "chosen_weight": [None if not np.isfinite(weights[i]) else float(weights[i]) for i in chosen],
+                "chosen_cost": [float(pool.cost[i]) for i in chosen]}
         write_json(path, made)
         return made
 
     @torch.no_grad()
-    def disagreement(self, pool: Pool, checkpoints: list[Path], reader: DatasetReader) -> np.ndarray:
-        """Per candidate: the ensemble's relative spread over the scored frames, averaged over its probes."""
+    def score_pool(self, pool: Pool, checkpoints: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate: the disagreement score and the ensemble's actual error (both in the target metric)."""
         modules = [load_surrogate(p).to(self.device) for p in checkpoints]
         network = modules[0].network
         variables = list(network.variables)
         saved = list(self.config.saved_variables)
-        probes = torch.from_numpy(pool.probes[:, :, :, [saved.index(v) for v in variables]])
-        count, per = probes.shape[:2]
-        fields = probes.reshape(count * per, *probes.shape[2:])
-        parameters = None
-        if network.conditioning:
-            if list(network.conditioning) != ["viscosity"]:
-                raise UserError(f"model: conditioned on {list(network.conditioning)}; the candidate pool varies "
-                                "viscosity only")
-            parameters = torch.from_numpy(np.repeat(pool.viscosity, per).astype(np.float32))[:, None]
-        members = ensemble_rollout(modules, fields, parameters, self.window)
-        stats = reader.stats()
-        spread = relative_disagreement(members, stats, variables).reshape(count, per).mean(dim=1)
-        return spread.numpy()
+        fields = pool.trajectories[:, :, [saved.index(v) for v in variables]]
+        if network.conditioning and list(network.conditioning) != ["viscosity"]:
+            raise UserError(f"model: conditioned on {list(network.conditioning)}; the candidate pool varies "
+                            "viscosity only")
+        stats = DatasetReader(self.data_root).stats()
+        score, error = [], []
+        for start in range(0, len(fields), SCORING_CHUNK):  # bounded memory: one chunk's rollouts at a time
+            part = slice(start, start + SCORING_CHUNK)
+            members = pool_rollouts(modules, fields[part], pool.viscosity[part] if network.conditioning else None,
+                                    self.window)
+            score.append(disagreement(members, stats, variables))
+            error.append(ensemble_error(members, fields[part], self.window, stats, variables))
+        return np.concatenate(score), np.concatenate(error)
 
-    def simulate(self, strategy: str, seed: int, round_: int, acquisition: dict) -> float:
-        """Generate the round's dataset with ``generate`` (resumable) and record the acquisition in its
-        manifest; returns the CPU seconds the generation took (0 when it was already complete)."""
+    def link_round_data(self, strategy: str, seed: int, round_: int, acquisition: dict, pool: Pool) -> Path:
+        """The round's dataset: the chosen candidates' pool shards, hard-linked (copied across file
+        systems), and a manifest listing them with their sha256 and the acquisition."""
         root = self.round_dir(strategy, seed, round_) / "data"
-        note = (f"pdesurrogate active: {strategy} loop, seed {seed}, round {round_}: the viscosities chosen from "
-                f"{self.config.source}")
-        order = np.argsort(acquisition["chosen_viscosity"])  # the manifest lists samples in split order
-        viscosity = [acquisition["chosen_viscosity"][i] for i in order]
-        text = self.config.round_data(viscosity, self.initial_condition_seed(seed, round_), note)
-        start = time.process_time()
-        generate(parse_config(text, "round data"), root, progress=False, device=self.device.type, shard="0/1")
-        cpu_seconds = time.process_time() - start
-        manifest_path = root / "manifest.json"
-        manifest = json.loads(manifest_path.read_text())
+        if (root / "manifest.json").is_file():
+            return root
+        (root / "train").mkdir(parents=True, exist_ok=True)
+        shards = pool.shard_files
+        listed = []
+        for k, index in enumerate(acquisition["chosen"]):
+            source, name = pool.root / shards[index]["file"], f"train/shard-{k:05d}.nc"
+            (root / name).unlink(missing_ok=True)
+            try:
+                os.link(source, root / name)
+            except OSError:
+                shutil.copyfile(source, root / name)
+            listed.append({"file": name, "sha256": shards[index]["sha256"]})
+        manifest = json.loads((pool.root / "manifest.json").read_text())
+        entry = {k: v for k, v in manifest["splits"]["train"].items() if k not in ("shards", "samples")}
+        manifest["splits"] = {"train": {**entry, "samples": len(listed), "shards": listed}}
         manifest["active_learning"] = {
-            "strategy": strategy, "seed": seed, "round": round_,
-            "samples": [{"index": i, "viscosity": viscosity[i],
-                         "acquisition_score": acquisition["chosen_score"][order[i]],
-                         "relative_cost": acquisition["chosen_cost"][order[i]]} for i in range(len(viscosity))],
-            "acquisition": "disagreement per unit cost, uncertain and diverse in log ν" if strategy == "active"
-            else "random choice from the pool at the same budget",
+            "strategy": strategy, "seed": seed, "round": round_, "acquisition": acquisition["acquisition"],
+            "subset_of": str(pool.root), "note": "the candidates' trajectories are shards of the pool dataset; "
+                                                 "`pdesurrogate verify` checks them there",
+            "samples": [{"index": k, "pool_index": i, "viscosity": acquisition["chosen_viscosity"][k],
+                         "acquisition_weight": acquisition["chosen_weight"][k],
+                         "relative_cost": acquisition["chosen_cost"][k]} for k, i in enumerate(acquisition["chosen"])],
         }
-        write_json(manifest_path, manifest)  # atomically: a kill leaves the generator's manifest or this one
-        self._verify(root)
-        return cpu_seconds
+        shutil.copyfile(pool.root / "stats.json", root / "stats.json")
+        write_json(root / "manifest.json", manifest)  # last: a complete manifest marks the round's data done
+        return root
 
     def train_member(self, directory: Path, seed: int, roots: list[Path]) -> Path:
         """Train one member (reused when finished); returns its checkpoint selected on validation."""
@@ -264,16 +315,19 @@ class ActiveLearning:
 
     def score(self, directory: Path, strategy: str, seed: int, round_: int, checkpoints: list[Path],
               reader: DatasetReader) -> pd.DataFrame:
-        """Each member's predictions and rows on the scored splits, and the ensemble's rows from them."""
+        """Each member's predictions (scored splits and the calibration split) and rows (scored splits),
+        and the ensemble's rows from them."""
         model = f"{strategy}/round-{round_}"
         variables = list(self.config.model.variables)
         rows = []
         for k, checkpoint in enumerate(checkpoints):
             module = load_surrogate(checkpoint).to(self.device)
-            for split in self.config.scored_splits:
-                rows += evaluate_split(module, reader, split, self.window, f"{model}/member", seed,
-                                       predictions=checkpoint.parents[1] / "predictions" / f"{split}.nc",
-                                       checkpoint=str(checkpoint), baselines=False, member=k).rows
+            for split in self.config.predicted_splits:
+                scores = evaluate_split(module, reader, split, self.window, f"{model}/member", seed,
+                                        predictions=checkpoint.parents[1] / "predictions" / f"{split}.nc",
+                                        checkpoint=str(checkpoint), baselines=False, member=k)
+                if split in self.config.scored_splits:  # the calibration split: its predictions only
+                    rows += scores.rows
         for split in self.config.scored_splits:
             paths = [p.parents[1] / "predictions" / f"{split}.nc" for p in checkpoints]
             rows += ensemble_rows(paths, reader, split, self.window, variables, model, seed)
@@ -285,7 +339,7 @@ class ActiveLearning:
         c, out = self.config, []
         for seed in c.seeds:
             initial = _read_json(self.round_dir("initial", seed, 0) / "done.json")
-            for strategy in STRATEGIES:
+            for strategy in self.strategies:
                 out.append({**initial, "strategy": strategy})
                 out += [_read_json(self.round_dir(strategy, seed, r) / "done.json") for r in range(1, c.rounds + 1)]
         return out
@@ -294,7 +348,7 @@ class ActiveLearning:
         c, frames = self.config, []
         for seed in c.seeds:
             frames.append(read_results(self.round_dir("initial", seed, 0) / "results.csv"))
-            for strategy in STRATEGIES:
+            for strategy in self.strategies:
                 for r in range(1, c.rounds + 1):
                     frames.append(read_results(self.round_dir(strategy, seed, r) / "results.csv"))
         return pd.concat(frames, ignore_index=True)

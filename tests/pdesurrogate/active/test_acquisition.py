@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pdesurrogate.active.acquisition import random_choice, uncertain_and_diverse
+from pdesurrogate.active.acquisition import uncertain_and_diverse
+from pdesurrogate.active.selection import power_sampling
+
+
+def random_choice(cost, budget, rng):
+    """The uniform-over-the-pool baseline: power sampling with β = 0."""
+    return power_sampling(np.ones(len(cost)), cost, budget, 0.0, rng)
 
 VISCOSITY = np.geomspace(1e-5, 1e-2, 31)  # 0.1 decade apart
 X = np.log10(VISCOSITY)
