@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import yaml
 
 from .errors import ParameterError
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """YAML's safe loader with YAML 1.2's floats: ``1e-3`` is the number 0.001 (YAML 1.1, PyYAML's
+    default, reads a float without a dot as the string "1e-3"). With it every config keeps one
+    number rule: a number is written as a YAML number, a quoted string is never taken for one."""
+
+
+ConfigLoader.yaml_implicit_resolvers = {key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def load_yaml(text: str):
+    """The value of the YAML ``text`` under :class:`ConfigLoader` (raises ``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def writable_directory(path: str | Path, option: str = "--out") -> Path:
@@ -43,7 +62,7 @@ def read_yaml(path: str | Path, option: str, example: str = "") -> tuple[str, ob
     path = readable_file(path, option, example)
     try:
         text = path.read_text(encoding="utf-8")
-        return text, yaml.safe_load(text)
+        return text, load_yaml(text)
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         first = str(error).strip().splitlines()[0]
         raise ParameterError(f"{option}: {path} is not valid YAML ({first})") from None

@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
+from data_gen.dataset.schema import number as dataset_number
 from data_gen.paths import read_yaml
 
 from .errors import UserError
@@ -55,6 +56,13 @@ def resolve_path(value, key: str, source: Path) -> Path:
     return path
 
 
+def number(value, key: str, *, minimum: float | None = None, exclusive: bool = False,
+           maximum: float | None = None) -> float:
+    """The number rule every config shares (the dataset configs' own): a YAML number, never a quoted
+    string, finite, within the range; refused in one line naming ``key``."""
+    return dataset_number(value, key, minimum=minimum, exclusive=exclusive, maximum=maximum)
+
+
 def positive_int(value, key: str) -> int:
     if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
         raise UserError(f"{key}: must be an integer >= 1 (got {value!r})")
@@ -67,7 +75,4 @@ def parse_budget(budget, key: str) -> tuple[int, float | None]:
         raise UserError(f"{key}: must be {{epochs: N}} or {{epochs: N, minutes: M}} (got {budget!r})")
     epochs = positive_int(budget["epochs"], f"{key}.epochs")
     minutes = budget.get("minutes")
-    if minutes is not None and not (isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
-                                    and minutes > 0):
-        raise UserError(f"{key}.minutes: must be a number > 0 (got {minutes!r})")
-    return epochs, None if minutes is None else float(minutes)
+    return epochs, None if minutes is None else number(minutes, f"{key}.minutes", minimum=0.0, exclusive=True)

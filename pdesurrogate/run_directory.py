@@ -26,7 +26,7 @@ import yaml
 from data_gen.dataset import atomic
 from data_gen.dataset.atomic import write_atomically
 from data_gen.dataset.locking import exclusive_lock
-from data_gen.paths import writable_directory
+from data_gen.paths import load_yaml, writable_directory
 
 from .errors import UserError
 
@@ -99,7 +99,7 @@ def first_difference(here, there, key: str = "") -> str | None:
 
 def _parsed(text: str):
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError:
         return text
 
@@ -141,14 +141,12 @@ class RunDirectory:
             self._refuse_other(self.require(), config_text, options)
             return True
         self.path.mkdir(parents=True, exist_ok=True)
+        if self.stamp() is None:
+            self._refuse_foreign_files()  # before the lock file, so a refused directory is left as it was
         with exclusive_lock(self.path / LOCK):
             stamp = self.stamp()
             if stamp is None:
-                others = sorted(p.name for p in self.path.iterdir() if p.name != LOCK)
-                if others:
-                    raise UserError(f"--out: {self.path} is not empty ({', '.join(others[:3])}"
-                                    f"{', …' if len(others) > 3 else ''}) and holds no pdesurrogate run "
-                                    f"({STAMP} is missing); give a new or empty directory")
+                self._refuse_foreign_files()
                 write_json(self.stamp_path, {
                     "workflow": self.workflow, "config": config_text, "options": options,
                     "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
@@ -157,6 +155,13 @@ class RunDirectory:
                 return False
             self._refuse_other(stamp, config_text, options)
             return True
+
+    def _refuse_foreign_files(self) -> None:
+        others = sorted(p.name for p in self.path.iterdir() if p.name != LOCK)
+        if others:
+            raise UserError(f"--out: {self.path} is not empty ({', '.join(others[:3])}"
+                            f"{', …' if len(others) > 3 else ''}) and holds no pdesurrogate run "
+                            f"({STAMP} is missing); give a new or empty directory")
 
     def require(self) -> dict:
         """The stamp of the run this directory must already hold (to report on it, say)."""
@@ -172,9 +177,10 @@ class RunDirectory:
         if stamp["workflow"] != self.workflow:
             raise UserError(f"--out: {self.path} holds a {stamp['workflow']} run, not a {self.workflow} run; "
                             "give another --out")
-        difference = first_difference(_parsed(config_text), _parsed(stamp["config"]))
+        # The options first: they say the most in fewest words (--fast against a full run).
+        difference = first_difference(options, stamp["options"])
         if difference is None:
-            difference = first_difference(options, stamp["options"])
+            difference = first_difference(_parsed(config_text), _parsed(stamp["config"]))
         if difference is not None:
             raise UserError(f"--out: {self.path} holds a {self.workflow} run of another config ({difference}); "
                             "give another --out, or remove it to start over")

@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from ..grid import PeriodicGrid
-from ..paths import readable_file
+from ..paths import load_yaml, readable_file
 from .builders import BUILDERS, EquationBuilder, SampledParameter
 from .distributions import Constant, Uniform
 from .dry_run import check_buildable
@@ -86,7 +86,7 @@ def parse_settings(text: str, source: str = "config") -> DatasetConfig:
     """The settings of the YAML ``text``, every key checked, without the solver dry run and this
     machine's memory check: for reading the config of a dataset that exists (its manifest)."""
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

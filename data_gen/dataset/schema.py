@@ -65,15 +65,12 @@ def choice(value, path: str, choices: Iterable[str]) -> str:
 
 def number(value, path: str, *, integer: bool = False, minimum: float | None = None, exclusive: bool = False,
            maximum: float | None = None) -> float | int:
+    """The one number rule of every config: a YAML number (configs are read with YAML 1.2 floats,
+    so ``1e-3`` is one; a quoted ``"1e-3"`` is a string and refused), finite, within the range."""
     what = "an integer" if integer else "a number"
-    if isinstance(value, str) and not integer:
-        # YAML 1.1 reads `1e-3` (no dot) as a string; take it as the number the user meant.
-        try:
-            value = float(value)
-        except ValueError:
-            pass
     if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
-        fail(path, f"must be {what} (got {value!r})")
+        hint = " (a number, not a quoted string)" if isinstance(value, str) else ""
+        fail(path, f"must be {what}{hint} (got {value!r})")
     if not math.isfinite(value):
         fail(path, f"must be a finite number (got {value!r})")
     if minimum is not None and (value <= minimum if exclusive else value < minimum):

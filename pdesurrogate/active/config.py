@@ -26,7 +26,6 @@ fit_overrides: []
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,15 +34,16 @@ import yaml
 
 from data_gen.dataset import load_config, parse_config
 from data_gen.errors import ParameterError
-from data_gen.paths import readable_file
+from data_gen.paths import load_yaml, readable_file
 
-from ..config_checks import parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
+from ..config_checks import number, parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
 from ..errors import UserError
 from ..training.spec import ModelSpec, read_model_spec
 
 KEYS = ("data", "model", "ensemble", "seeds", "initial", "rounds", "budget_per_round", "candidates", "diversity",
         "target", "val_split", "calibration_splits", "training", "score_from", "horizon", "fit_overrides")
 CANDIDATE_KEYS = ("viscosity", "pool", "probes")
+MAX_POOL = 100_000
 
 
 @dataclass(frozen=True)
@@ -104,16 +104,7 @@ class ActiveConfig:
 
 
 def _number(value, key: str, minimum: float, inclusive: bool = True) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value)  # YAML 1.1 reads 1e-3 as a string
-        except ValueError:
-            pass
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and (
-        value >= minimum if inclusive else value > minimum)
-    if not ok:
-        raise UserError(f"{key}: must be a number {'>=' if inclusive else '>'} {minimum:g} (got {value!r})")
-    return float(value)
+    return number(value, key, minimum=minimum, exclusive=not inclusive)
 
 
 def _split_names(value, key: str) -> tuple[str, ...]:
@@ -135,7 +126,7 @@ def parse_active(path: str | Path) -> ActiveConfig:
         dataset = load_config(data_config)
     except ParameterError as error:
         raise UserError(f"data: {data_config}: {error}") from None
-    data_raw = yaml.safe_load(dataset.text)
+    data_raw = load_yaml(dataset.text)
     model = read_model_spec(resolve_path(raw["model"], "model", source), "model")
     missing = [v for v in model.variables if v not in dataset.variables]
     if missing:
@@ -175,8 +166,9 @@ def parse_active(path: str | Path) -> ActiveConfig:
     if not low < high:
         raise UserError(f"candidates.viscosity.log_uniform: needs low < high (got [{low:g}, {high:g}])")
     pool = candidates.get("pool", 16)
-    if not (isinstance(pool, int) and not isinstance(pool, bool) and pool >= 2):
-        raise UserError(f"candidates.pool: must be an integer >= 2 (got {pool!r})")
+    if not (isinstance(pool, int) and not isinstance(pool, bool) and 2 <= pool <= MAX_POOL):
+        # Bounded like generate bounds a dataset: every candidate is probed by the solver.
+        raise UserError(f"candidates.pool: must be an integer in [2, {MAX_POOL}] (got {pool!r})")
     if pool <= budget:
         raise UserError(f"candidates.pool: {pool} candidates cannot be spread over a round of budget_per_round "
                         f"{budget:g} trajectories (a round picks each candidate at most once): use pool > {budget:g}")

@@ -29,19 +29,20 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from data_gen.dataset import generate, parse_config, verify
 
 from ..data import DatasetReader
 from ..errors import UserError
-from ..evaluation.evaluate import evaluate_split, read_results, write_results
+from ..evaluation.evaluate import evaluate_split
+from ..evaluation.results import read_results, result_frame, write_results
 from ..run_directory import RunDirectory, enable_progress_lines, file_digest, write_json, write_text
 from ..evaluation.scoring import ScoringWindow
 from ..training.checkpoint import load_surrogate
 from ..training.device import evaluation_device
 from ..training.fit import fit_arguments, train_run
-from ..evaluation import calibration as calibration_tables
 from .acquisition import random_choice, uncertain_and_diverse
 from .config import ActiveConfig
 from ..evaluation.ensemble import ensemble_rollout, ensemble_rows, relative_disagreement
@@ -145,7 +146,7 @@ class ActiveLearning:
                        for k in range(self.config.ensemble)]
         rows = self.score(directory, strategy, seed, round_, checkpoints, reader)
         model = f"{strategy}/round-{round_}"
-        target = calibration_tables.frame(r for r in rows if r[0] == model and r[2] == self.config.target)
+        target = rows[(rows.model == model) & (rows.split == self.config.target)]
         target_error = float(target[target.metric == "rel_l2"].groupby("sample")["value"].mean().mean())
         previous = None if round_ == 0 else _read_json(
             self.round_dir(strategy, seed, round_ - 1) / "done.json")
@@ -262,7 +263,7 @@ class ActiveLearning:
         return selected
 
     def score(self, directory: Path, strategy: str, seed: int, round_: int, checkpoints: list[Path],
-              reader: DatasetReader) -> list[tuple]:
+              reader: DatasetReader) -> pd.DataFrame:
         """Each member's predictions and rows on the scored splits, and the ensemble's rows from them."""
         model = f"{strategy}/round-{round_}"
         variables = list(self.config.model.variables)
@@ -270,14 +271,14 @@ class ActiveLearning:
         for k, checkpoint in enumerate(checkpoints):
             module = load_surrogate(checkpoint).to(self.device)
             for split in self.config.scored_splits:
-                rows += evaluate_split(module, reader, split, self.window, f"{model}/member", f"{seed}.{k}",
+                rows += evaluate_split(module, reader, split, self.window, f"{model}/member", seed,
                                        predictions=checkpoint.parents[1] / "predictions" / f"{split}.nc",
-                                       checkpoint=str(checkpoint), baselines=False).rows
+                                       checkpoint=str(checkpoint), baselines=False, member=k).rows
         for split in self.config.scored_splits:
             paths = [p.parents[1] / "predictions" / f"{split}.nc" for p in checkpoints]
-            rows += ensemble_rows(paths, reader, split, self.window, variables, model, str(seed))
+            rows += ensemble_rows(paths, reader, split, self.window, variables, model, seed)
         write_results(directory / "results.csv", rows)
-        return [tuple(map(str, r)) for r in rows]
+        return result_frame(rows)
 
     # --- reading back ---------------------------------------------------------------------------
     def records(self) -> list[dict]:
@@ -289,11 +290,11 @@ class ActiveLearning:
                 out += [_read_json(self.round_dir(strategy, seed, r) / "done.json") for r in range(1, c.rounds + 1)]
         return out
 
-    def all_rows(self) -> list[tuple]:
-        c, rows = self.config, []
+    def all_rows(self) -> pd.DataFrame:
+        c, frames = self.config, []
         for seed in c.seeds:
-            rows += read_results(self.round_dir("initial", seed, 0) / "results.csv")
+            frames.append(read_results(self.round_dir("initial", seed, 0) / "results.csv"))
             for strategy in STRATEGIES:
                 for r in range(1, c.rounds + 1):
-                    rows += read_results(self.round_dir(strategy, seed, r) / "results.csv")
-        return rows
+                    frames.append(read_results(self.round_dir(strategy, seed, r) / "results.csv"))
+        return pd.concat(frames, ignore_index=True)

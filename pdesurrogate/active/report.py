@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..evaluation.evaluate import write_results
+from ..evaluation.results import write_results
 from ..run_directory import write_atomically
 from ..provenance import commit, machine
 from ..evaluation import calibration as tables
@@ -61,10 +61,9 @@ def write_outputs(loop, pool, reader) -> Path:
     for column in ("chosen_viscosity", "acquisition_score"):
         rounds[column] = rounds[column].map(lambda values: ";".join("" if v is None else f"{v:.6g}" for v in values))
     _write_csv(out / "rounds.csv", rounds)
-    rows = loop.all_rows()
-    write_results(out / "results.csv", rows)
-    table = tables.frame(rows)
-    ensembles = table[~table.model.str.endswith("/member")]
+    table = loop.all_rows()
+    write_results(out / "results.csv", table)
+    ensembles = table[table.role == "ensemble"]
     calibration = tables.calibration(ensembles, config.ensemble)
     _write_csv(out / "calibration.csv", calibration)
     by_viscosity = tables.calibration(ensembles, config.ensemble, ("model", "split", "variable", "viscosity"))

@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..evaluation import calibration as tables
-from ..evaluation.ensemble import ENSEMBLE_SEED, ensemble_rows
+from ..evaluation.ensemble import ensemble_rows
 from ..evaluation.ensemble_figures import reliability_diagram, spread_against_error
+from ..evaluation.results import read_results
 from ..run_directory import write_atomically
 from .results import ENSEMBLE_SUFFIX
 
@@ -32,7 +33,7 @@ def benchmark_ensemble_rows(bench, reader) -> list[tuple]:
         for split in bench.config.splits:
             paths = [bench.run_dir(model, s) / "predictions" / f"{split}.nc" for s in seeds]
             rows += ensemble_rows(paths, reader, split, bench.window, list(model.variables),
-                                  f"{model.name}{ENSEMBLE_SUFFIX}", ENSEMBLE_SEED)
+                                  f"{model.name}{ENSEMBLE_SUFFIX}")
     return rows
 
 
@@ -43,8 +44,8 @@ def _cell(value: float) -> str:
 def ensemble_section(out: Path, members: dict[str, int]) -> tuple[list[str], list[tuple[str, str]]]:
     """Report lines and ``(figure path relative to out, caption)`` of the ensembles in ``out/results.csv``;
     ``members``: the number of members of each ensemble model. Writes ``out/ensemble_summary.csv``."""
-    table = pd.read_csv(out / "results.csv", dtype={"seed": str})
-    table = table[table.model.str.endswith(ENSEMBLE_SUFFIX)]
+    table = read_results(out / "results.csv")
+    table = table[table.role == "ensemble"]
     if table.empty:
         return [], []
     summaries, by_viscosity = [], []

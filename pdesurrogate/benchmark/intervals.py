@@ -1,8 +1,4 @@
-"""Confidence intervals over seeds: Student's t (CDF and quantile) and :class:`Interval`.
-
-The quantile is computed here, from the regularised incomplete beta function, so that the package
-needs no SciPy for a handful of numbers.
-"""
+"""Confidence intervals over seeds: :class:`Interval`, with the package's one Student-t quantile."""
 
 from __future__ import annotations
 
@@ -12,68 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..evaluation.metrics import student_t_quantile
+
 CONFIDENCE = 0.95
-
-
-def _beta_fraction(a: float, b: float, x: float) -> float:
-    """The continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny, eps = 1e-300, 1e-15
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 500):
-        m2 = 2 * m
-        for numerator in (m * (b - m) * x / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            delta = c * d
-            h *= delta
-        if abs(delta - 1.0) < eps:
-            break
-    return h
-
-
-def _regularised_beta(a: float, b: float, x: float) -> float:
-    """``I_x(a, b)``."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
-    # The continued fraction converges fast only below (a + 1) / (a + b + 2); above it, use the
-    # symmetry I_x(a, b) = 1 − I_{1−x}(b, a).
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _beta_fraction(a, b, x) / a
-    return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
-
-
-def student_t_cdf(t: float, dof: float) -> float:
-    """The cumulative distribution function of Student's t with ``dof`` degrees of freedom."""
-    tail = 0.5 * _regularised_beta(dof / 2.0, 0.5, dof / (dof + t * t))
-    return 1.0 - tail if t > 0 else tail
-
-
-def student_t_quantile(p: float, dof: float) -> float:
-    """The ``p`` quantile of Student's t (``0 < p < 1``, ``dof > 0``), by bisection on the CDF."""
-    if not (0.0 < p < 1.0 and dof > 0):
-        raise ValueError(f"need 0 < p < 1 and dof > 0, got p = {p}, dof = {dof}")
-    if p < 0.5:
-        return -student_t_quantile(1.0 - p, dof)
-    low, high = 0.0, 1.0
-    while student_t_cdf(high, dof) < p:
-        low, high = high, 2.0 * high
-    for _ in range(200):
-        middle = 0.5 * (low + high)
-        if student_t_cdf(middle, dof) < p:
-            low = middle
-        else:
-            high = middle
-        if high - low <= 1e-13 * high:
-            break
-    return 0.5 * (low + high)
 
 
 @dataclass(frozen=True)

@@ -246,7 +246,7 @@ def _diverged(results: Results, splits: Sequence[str], metric: str) -> list[str]
                 if table is not None and table.diverged.any():
                     seeds = sorted({table.seeds[s] for s in np.flatnonzero(table.diverged.any(1))}, key=seed_order)
                     rows.append(f"| {split} | {model} | {v} | {int(table.diverged.sum())} of "
-                                f"{int(table.pairs.sum())} | {', '.join(seeds)} |")
+                                f"{int(table.pairs.sum())} | {', '.join('–' if s is None else str(s) for s in seeds)} |")
     if rows:
         lines += ["| split | model | variable | diverged pairs | seeds |", "|---" * 5 + "|"] + rows
     else:

@@ -8,40 +8,33 @@ no mean (NaN).
 
 from __future__ import annotations
 
-import csv
 import warnings
-from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from ..errors import UserError
-from ..evaluation.scoring import BASELINES, RESULT_COLUMNS
+from ..evaluation.results import read_results
+from ..evaluation.scoring import BASELINES
 from .intervals import Interval
 
-_CATEGORICAL = ("model", "seed", "split", "variable", "metric")
-_NUMERIC = ("sample", "viscosity", "step", "time", "value")
 _KEY = ("model", "split", "variable", "metric")
 ENSEMBLE_SUFFIX = "/ensemble"
-"""Rows of a model ``<name>/ensemble`` are an ensemble of its seeds: summarised by
-:mod:`pdesurrogate.benchmark.ensembles`, left out of the per-seed tables here."""
+"""The name of the ensemble of a model's seeds: ``<name>/ensemble`` (role ``ensemble``)."""
 
 
-def seed_order(seed: str):
-    """Sort key of seed labels: numbers in numeric order, then any other label (the baselines' ``-``)."""
-    try:
-        return (0, int(seed), seed)
-    except ValueError:
-        return (1, 0, seed)
+def seed_order(seed: int | None):
+    """Sort key of seeds: integers in order, then None (the baselines, which have no seed)."""
+    return (1, 0) if seed is None else (0, seed)
 
 
 @dataclass
 class Table:
     """The rows of one model, split, variable and metric as ``values[seed, sample, step]``."""
 
-    seeds: list[str]
+    seeds: list[int | None]  # None: the rows of a baseline, which has no seed
     samples: np.ndarray  # (sample,) indices in the dataset split
     viscosity: np.ndarray  # (sample,)
     steps: np.ndarray  # (step,) 1 … H
@@ -96,6 +89,7 @@ class Results:
     variables: list[str]
     metrics: list[str]
     conflicting_duplicates: int = 0
+    baselines: list[str] = field(default_factory=lambda: [m for m in BASELINES])
 
     def get(self, model: str, split: str, variable: str, metric: str) -> Table | None:
         return self.tables.get((model, split, variable, metric))
@@ -107,82 +101,47 @@ class Results:
 
     @property
     def trained(self) -> list[str]:
-        return [m for m in self.models if m not in BASELINES]
+        return [m for m in self.models if m not in self.baselines]
 
     def variables_with(self, metric: str, splits: Sequence[str]) -> list[str]:
         """The variables for which some model has ``metric`` rows on one of ``splits``."""
         return [v for v in self.variables
                 if any(self.get(m, s, v, metric) is not None for m in self.models for s in splits)]
 
-    def seeds(self, model: str) -> list[str]:
+    def seeds(self, model: str) -> list[int | None]:
         seeds = {s for (m, *_), t in self.tables.items() if m == model for s in t.seeds}
         return sorted(seeds, key=seed_order)
 
 
 def group_results(path: str | Path) -> Results:
-    """Read and group ``results.csv``. Rows repeated under the same key (the baselines, scored again
-    beside every run) are averaged; repeats that disagree are counted in ``conflicting_duplicates``."""
-    path = Path(path)
-    names: dict[str, dict[str, int]] = {c: {} for c in _CATEGORICAL}
-    codes = {c: array("q") for c in _CATEGORICAL}
-    numbers = {c: array("d") for c in _NUMERIC}
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or tuple(header) != RESULT_COLUMNS:
-            raise UserError(f"{path}: the header must be {','.join(RESULT_COLUMNS)} (got {','.join(header or [])})")
-        positions = [RESULT_COLUMNS.index(c) for c in _CATEGORICAL]
-        numeric_positions = [RESULT_COLUMNS.index(c) for c in _NUMERIC]
-        model_position = RESULT_COLUMNS.index("model")
-        for line, row in enumerate(reader, start=2):
-            if not row or (len(row) == len(RESULT_COLUMNS) and row[model_position].endswith(ENSEMBLE_SUFFIX)):
-                continue
-            if len(row) != len(RESULT_COLUMNS):
-                raise UserError(f"{path}, line {line}: {len(row)} fields, expected {len(RESULT_COLUMNS)}")
-            for column, position in zip(_CATEGORICAL, positions):
-                table = names[column]
-                code = table.get(row[position])
-                if code is None:
-                    code = table[row[position]] = len(table)
-                codes[column].append(code)
-            try:
-                for column, position in zip(_NUMERIC, numeric_positions):
-                    numbers[column].append(float(row[position]))
-            except ValueError as error:
-                raise UserError(f"{path}, line {line}: {error}") from None
-    labels = {c: list(names[c]) for c in _CATEGORICAL}
-    code = {c: np.frombuffer(codes[c], dtype=np.int64) if len(codes[c]) else np.zeros(0, np.int64)
-            for c in _CATEGORICAL}
-    number = {c: np.frombuffer(numbers[c], dtype=np.float64) if len(numbers[c]) else np.zeros(0)
-              for c in _NUMERIC}
-    # One integer per row for its (model, split, variable, metric): a stable sort on it groups the rows.
-    key = np.zeros(len(code["model"]), dtype=np.int64)
-    for column in _KEY:
-        key = key * len(labels[column]) + code[column]
-    order = np.argsort(key, kind="stable")
-    boundaries = np.flatnonzero(np.diff(key[order])) + 1
+    """Read (:func:`~pdesurrogate.evaluation.results.read_results`) and group ``results.csv``. Rows
+    repeated under the same key (the baselines, scored again beside every run) are averaged; repeats
+    that disagree are counted in ``conflicting_duplicates``. Ensemble rows are left to
+    :mod:`pdesurrogate.benchmark.ensembles`."""
+    frame = read_results(path)
+    frame = frame[frame.role != "ensemble"]
     tables, conflicts = {}, 0
-    for group in np.split(order, boundaries) if len(order) else []:
-        first = group[0]
-        name = tuple(labels[c][code[c][first]] for c in _KEY)
-        table, conflict = _table(group, code["seed"], labels["seed"], number)
-        tables[name] = table
+    for key, group in frame.groupby(list(_KEY), sort=False):
+        tables[key], conflict = _table(group)
         conflicts += conflict
-    trained = [m for m in labels["model"] if m not in BASELINES]
-    baselines = [m for m in BASELINES if m in labels["model"]]
-    return Results(tables, trained + baselines, labels["split"], labels["variable"], labels["metric"], conflicts)
+    order = list(dict.fromkeys(frame.model))
+    baseline_names = set(frame.model[frame.role == "baseline"])
+    trained = [m for m in order if m not in baseline_names]
+    baselines = [m for m in BASELINES if m in baseline_names] + sorted(baseline_names - set(BASELINES))
+    return Results(tables, trained + baselines, list(dict.fromkeys(frame.split)), list(dict.fromkeys(frame.variable)),
+                   list(dict.fromkeys(frame.metric)), conflicts, baselines)
 
 
-def _table(rows: np.ndarray, seed_codes: np.ndarray, seed_labels: list[str], number: dict) -> tuple[Table, int]:
-    seed_values = [seed_labels[c] for c in np.unique(seed_codes[rows])]
-    seeds = sorted(seed_values, key=seed_order)
-    seed_index = {seed_labels.index(s): i for i, s in enumerate(seeds)}
-    seed_of = np.array([seed_index[c] for c in seed_codes[rows]], dtype=np.int64)
-    samples, sample_of = np.unique(number["sample"][rows].astype(np.int64), return_inverse=True)
-    steps, step_of = np.unique(number["step"][rows].astype(np.int64), return_inverse=True)
+def _table(rows: pd.DataFrame) -> tuple[Table, int]:
+    seed_column = rows["seed"]
+    seeds = sorted({int(s) for s in seed_column.dropna()}) + ([None] if seed_column.isna().any() else [])
+    seed_of = np.array([len(seeds) - 1 if pd.isna(s) else seeds.index(int(s)) for s in seed_column], dtype=np.int64) \
+        if len(seeds) > 1 or seeds == [None] else np.zeros(len(rows), dtype=np.int64)
+    samples, sample_of = np.unique(rows["sample"].to_numpy(), return_inverse=True)
+    steps, step_of = np.unique(rows["step"].to_numpy(), return_inverse=True)
     flat = (seed_of * len(samples) + sample_of) * len(steps) + step_of
     shape = (len(seeds), len(samples), len(steps))
-    values = number["value"][rows]
+    values = rows["value"].to_numpy()
     sums = np.zeros(int(np.prod(shape)))
     counts = np.zeros(int(np.prod(shape)), dtype=np.int64)
     np.add.at(sums, flat, values)
@@ -197,7 +156,7 @@ def _table(rows: np.ndarray, seed_codes: np.ndarray, seed_labels: list[str], num
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     viscosity = np.full(len(samples), np.nan)
-    viscosity[sample_of] = number["viscosity"][rows]
+    viscosity[sample_of] = rows["viscosity"].to_numpy()
     times = np.full(len(steps), np.nan)
-    times[step_of] = number["time"][rows]
+    times[step_of] = rows["time"].to_numpy()
     return Table(seeds, samples, viscosity, steps, times, mean.reshape(shape), (counts > 0).reshape(shape)), conflicts

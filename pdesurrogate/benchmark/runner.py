@@ -23,13 +23,16 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from data_gen.dataset import generate, verify
 from data_gen.dataset.generate import resolve_worker
 
 from ..data import DatasetReader
 from ..errors import UserError
-from ..evaluation.evaluate import box_lengths, evaluate_baselines, evaluate_split, read_results, write_results
+from ..evaluation.evaluate import box_lengths, evaluate_baselines, evaluate_split
 from ..evaluation.metrics import band_scale
+from ..evaluation.results import read_results, result_frame, write_results
 from ..run_directory import RunDirectory, enable_progress_lines, exclusive_lock, file_digest, write_json, write_text
 from ..evaluation.scoring import ScoringWindow
 from ..provenance import commit, machine
@@ -161,19 +164,17 @@ class Benchmark:
         missing = [f"{m.name} seed {s}" for m, s in self.config.runs() if self.finished(m, s) is None]
         if missing and not allow_missing:
             raise UserError(f"--report-only: runs not finished: {', '.join(missing)}")
-        rows = []
-        for model, seed in self.config.runs():
-            if self.finished(model, seed) is not None:
-                rows += read_results(self.run_dir(model, seed) / "results.csv")
+        frames = [read_results(self.run_dir(model, seed) / "results.csv") for model, seed in self.config.runs()
+                  if self.finished(model, seed) is not None]
         baselines = self.out / "baselines" / "results.csv"
         if not baselines.is_file():
             base = []
             for split in self.config.splits:
                 base += evaluate_baselines(reader, split, self.window, self.config.variables)
             write_results(baselines, base)
-        rows += read_results(baselines)
-        rows += benchmark_ensemble_rows(self, reader)
-        write_results(self.out / "results.csv", rows)
+        ensembles = benchmark_ensemble_rows(self, reader)
+        frames += [read_results(baselines)] + ([result_frame(ensembles)] if ensembles else [])
+        write_results(self.out / "results.csv", pd.concat(frames, ignore_index=True))
         speed = self.out / "speed.json"
         if not speed.is_file() and self.config.data_config is not None:
             write_json(speed, measure_speed(self, reader))

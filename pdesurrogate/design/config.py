@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config_checks import data_source, parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
+from ..config_checks import data_source, number, parse_budget, positive_int, read_config, refuse_unknown_keys, resolve_path
 from ..errors import UserError
 from ..training.cli import check_config_file
 from .optimise import METHODS
@@ -106,11 +106,7 @@ def _section(raw: dict, name: str, defaults: dict) -> dict:
 
 
 def _number(value, key: str, minimum: float | None = None, exclusive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"{key}: must be a number (got {value!r})")
-    if minimum is not None and (value < minimum or (exclusive and value == minimum)):
-        raise UserError(f"{key}: must be {'>' if exclusive else '>='} {minimum:g} (got {value!r})")
-    return float(value)
+    return number(value, key, minimum=minimum, exclusive=exclusive)
 
 
 def _route(raw, key: str, refine: bool = False) -> Route:

@@ -14,29 +14,16 @@ variable (never summed over variables), except where a quantity is not a mean of
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import torch
 
 from . import metrics
-from .scoring import RESULT_COLUMNS
 from .ensemble import COVERAGE_LEVELS, coverage_metric
 
 SUMMARY_COLUMNS = ("model", "seed", "split", "variable", "samples", "rel_l2", "crps", "nll", "coverage_50",
                    "coverage_90", "spread", "rmse", "spread_skill", "rank_correlation")
-
-
-def frame(rows: Iterable[tuple]) -> pd.DataFrame:
-    """The rows as a typed data frame."""
-    table = pd.DataFrame(list(rows), columns=list(RESULT_COLUMNS))
-    table["value"] = table["value"].astype(float)
-    table["sample"] = table["sample"].astype(int)
-    table["step"] = table["step"].astype(int)
-    table["viscosity"] = table["viscosity"].astype(float)
-    table["seed"] = table["seed"].astype(str)
-    return table
 
 
 def _per_sample(table: pd.DataFrame, metric: str) -> pd.Series:
@@ -47,7 +34,7 @@ def _per_sample(table: pd.DataFrame, metric: str) -> pd.Series:
 def calibration(table: pd.DataFrame, members: int, by: tuple[str, ...] = ("model", "seed", "split", "variable")) -> pd.DataFrame:
     """One row per group of ``by`` with :data:`SUMMARY_COLUMNS` (``by`` may add ``viscosity``)."""
     out = []
-    for key, group in table.groupby(list(by), sort=True):
+    for key, group in table.groupby(list(by), sort=True, dropna=False):  # an ensemble's seed is empty
         entry = dict(zip(by, key))
         sample_means = {m: _per_sample(group, m) for m in ("rel_l2", "crps", "nll", "spread", "rmse",
                                                           coverage_metric(0.5), coverage_metric(0.9))}

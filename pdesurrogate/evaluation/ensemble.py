@@ -26,8 +26,6 @@ from .evaluate import scored_times
 COVERAGE_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 """Nominal levels of the central intervals whose coverage is recorded (the reliability diagram)."""
 
-ENSEMBLE_SEED = "ensemble"
-"""The ``seed`` column of an ensemble's rows: it stands for all its members' seeds."""
 
 
 def coverage_metric(level: float) -> str:
@@ -97,8 +95,10 @@ def read_member_predictions(paths: Sequence[Path], variables: Sequence[str],
 
 
 def ensemble_rows(prediction_paths: Sequence[Path], reader: DatasetReader, split_name: str, window: ScoringWindow,
-                  variables: Sequence[str], model: str, seed: str = ENSEMBLE_SEED) -> list[tuple]:
-    """Result rows of the ensemble whose members' predictions of ``split_name`` are the given files."""
+                  variables: Sequence[str], model: str, seed: int | None = None) -> list[tuple]:
+    """Result rows (role ``ensemble``; ``seed`` the repetition they belong to, None for an ensemble
+    of all of a benchmark's seeds) of the ensemble whose members' predictions of ``split_name`` are
+    the given files."""
     if len(prediction_paths) < 2:
         raise UserError(f"ensemble: {model} has {len(prediction_paths)} member(s); an ensemble needs at least 2")
     samples, members = read_member_predictions(prediction_paths, variables, window)
@@ -114,5 +114,5 @@ def ensemble_rows(prediction_paths: Sequence[Path], reader: DatasetReader, split
         truth = scored(fields, window)[[k for k, i in enumerate(indices) if int(i) in position]]
         values = ensemble_frame_metrics(torch.from_numpy(members[:, keep]), truth, variables, stats)
         chosen = samples[keep]
-        rows += result_rows(model, seed, split_name, chosen, split.parameters["viscosity"][chosen], times, values)
+        rows += result_rows(model, "ensemble", seed, split_name, chosen, split.parameters["viscosity"][chosen], times, values)
     return rows

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,15 +11,14 @@ import numpy as np
 import torch
 
 from ..data.directory import DatasetReader
-from ..run_directory import write_atomically
 from .predictions import split_coordinates, write_predictions
-from .scoring import (RESULT_COLUMNS, ScoringWindow, frame_metrics, persistence, result_rows, scored,
+from .scoring import (ScoringWindow, frame_metrics, persistence, result_rows, scored,
                       surrogate_rollout, training_mean, trajectories)
 
 
 @dataclass
 class SplitScore:
-    """Result rows (:data:`~pdesurrogate.evaluation.scoring.RESULT_COLUMNS`) of one split, and the
+    """Result rows (:data:`~pdesurrogate.evaluation.results.RESULT_COLUMNS`) of one split, and the
     wall time the surrogate's rollouts took (device synchronised; 0 for baselines)."""
 
     rows: list[tuple] = field(default_factory=list)
@@ -35,10 +33,10 @@ def synchronise(device: torch.device) -> None:
 
 
 def evaluate_split(module, reader: DatasetReader, split_name: str, window: ScoringWindow, model: str,
-                   seed: int | str = 0, predictions: str | Path | None = None, checkpoint: str | None = None,
-                   baselines: bool = True) -> SplitScore:
+                   seed: int = 0, predictions: str | Path | None = None, checkpoint: str | None = None,
+                   baselines: bool = True, member: int | None = None) -> SplitScore:
     """Score ``module`` on the scored frames of every sample of ``split_name`` (and the two
-    baselines, ``persistence`` and ``training_mean`` with seed ``-``, when ``baselines``); write the
+    baselines, ``persistence`` and ``training_mean``, when ``baselines``); write the
     predictions file to ``predictions``.
 
     The model and the baselines use the model's training statistics (they travel in its
@@ -66,9 +64,9 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
         prediction = surrogate_rollout(module, fields, parameters, window)
         synchronise(device)
         score.rollout_seconds += time.perf_counter() - start
-        score.rows += result_rows(model, seed, split_name, samples, viscosity, times,
-                                  frame_metrics(prediction, truth, variables, stats, domain_length, physics,
-                                                lengths))
+        score.rows += result_rows(model, "model", seed, split_name, samples, viscosity, times,
+                                  frame_metrics(prediction, truth, variables, stats, domain_length, physics, lengths),
+                                  member)
         if baselines:
             score.rows += baseline_rows(fields, window, stats, variables, split_name, samples, viscosity, times,
                                         domain_length, physics, lengths)
@@ -89,7 +87,7 @@ def baseline_rows(fields: torch.Tensor, window: ScoringWindow, stats, variables:
     truth, rows = scored(fields, window), []
     for name, guess in (("persistence", persistence(fields, window)),
                         ("training_mean", training_mean(fields, window, stats, variables))):
-        rows += result_rows(name, "-", split, samples, viscosity, times,
+        rows += result_rows(name, "baseline", None, split, samples, viscosity, times,
                             frame_metrics(guess, truth, variables, stats, domain_length, physics, domain_lengths))
     return rows
 
@@ -128,25 +126,3 @@ def _physics(split, samples: np.ndarray) -> dict[str, torch.Tensor]:
     """The per-sample constants the shallow-water invariants need, where the dataset has them."""
     return {name: torch.from_numpy(split.parameters[name][samples]) for name in ("gravity", "mean_depth", "coriolis")
             if name in split.parameters}
-
-
-def write_results(path: str | Path, rows: Iterable[tuple]) -> Path:
-    """``results.csv`` in long form, written to a temporary name and renamed into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(temporary: Path) -> None:
-        with temporary.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(RESULT_COLUMNS)
-            writer.writerows(rows)
-
-    return write_atomically(path, write)
-
-
-def read_results(path: str | Path) -> list[tuple]:
-    """Rows of a ``results.csv`` (strings as written)."""
-    with Path(path).open(newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        return [tuple(row) for row in reader]

@@ -25,7 +25,6 @@ from ..data.directory import SplitInfo
 from ..errors import UserError
 from . import metrics
 
-RESULT_COLUMNS = ("model", "seed", "split", "sample", "viscosity", "step", "time", "variable", "metric", "value")
 """The columns of ``results.csv``: one row per model, seed, split, sample, scored frame, variable and metric."""
 
 BASELINES = ("persistence", "training_mean")
@@ -175,12 +174,16 @@ def _shallow_water_drifts(prediction: torch.Tensor, truth: torch.Tensor, variabl
     return drifts
 
 
-def result_rows(model: str, seed: int | str, split: str, samples: np.ndarray, viscosity: np.ndarray,
-                times: np.ndarray, values: Mapping[tuple[str, str], torch.Tensor]) -> Iterator[tuple]:
-    """Long-form rows (:data:`RESULT_COLUMNS`); ``step`` counts scored frames from 1."""
+def result_rows(model: str, role: str, seed: int | None, split: str, samples: np.ndarray, viscosity: np.ndarray,
+                times: np.ndarray, values: Mapping[tuple[str, str], torch.Tensor],
+                member: int | None = None) -> Iterator[tuple]:
+    """Long-form rows (:data:`~pdesurrogate.evaluation.results.RESULT_COLUMNS`) of a ``role``
+    (model, baseline or ensemble); ``seed`` None where the rows stand for no single seed, ``member``
+    the ensemble member a model's rows belong to;
+    ``step`` counts scored frames from 1."""
     for (variable, metric), table in values.items():
         table = table.numpy()
         for i, sample in enumerate(samples):
             for step, time in enumerate(times):
-                yield (model, seed, split, int(sample), float(viscosity[i]), step + 1, float(time), variable, metric,
+                yield (model, role, seed, member, split, int(sample), float(viscosity[i]), step + 1, float(time), variable, metric,
                        float(table[i, step]))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from ..benchmark.intervals import Interval
 from ..benchmark.results import Results, group_results
+from ..errors import UserError
 
 ID_SPLIT = "test_id"
 
@@ -23,10 +25,15 @@ def horizon_mean(results: Results, model: str, split: str, variable: str = "vort
 
 
 def best_model(results_csv: Path, among: list[str] | None = None) -> str:
-    """The trained model (of ``among``, if given) with the lowest in-distribution error (mean over seeds)."""
+    """The trained model (of ``among``, if given) with the lowest in-distribution error (mean over
+    seeds); a model whose mean is NaN (a seed diverged) is never chosen."""
     results = group_results(results_csv)
     means = {m: horizon_mean(results, m, ID_SPLIT) for m in results.trained if among is None or m in among}
-    return min((m for m in means if means[m] is not None), key=lambda m: means[m].mean)
+    finite = [m for m, mean in means.items() if mean is not None and math.isfinite(mean.mean)]
+    if not finite:
+        raise UserError(f"{results_csv}: no model{' of ' + ', '.join(among) if among else ''} has a finite "
+                        f"{ID_SPLIT} error (every one diverged or was not scored); nothing to choose from")
+    return min(finite, key=lambda m: means[m].mean)
 
 
 def conditioned_on_viscosity(bench) -> list[str]:

@@ -184,10 +184,22 @@ def test_yaml_syntax_error_names_the_line():
 
 
 def test_exponent_without_dot_is_read_as_the_number_meant():
-    # YAML 1.1 reads `1e-3` as a string; the validator takes it as 0.001.
+    # YAML 1.1 reads `1e-3` as a string; configs are read with YAML 1.2's floats, so it is 0.001.
     text = config_with(lambda raw: None).replace("0.001", "1e-3")
     assert "1e-3" in text
     assert parse_config(text).splits[0].viscosity[0] == 1e-3
+
+
+@pytest.mark.parametrize("written, message", [
+    ('"1e-3"', "must be a number (a number, not a quoted string) (got '1e-3')"),
+    (".nan", "must be a finite number"),
+    ("-.inf", "must be a finite number"),
+])
+def test_one_number_rule_a_quoted_or_non_finite_number_is_refused(written, message):
+    text = config_with(lambda raw: None).replace("0.001", written, 1)
+    with pytest.raises(ConfigError, match="splits.train.viscosity") as error:
+        parse_config(text)
+    assert message in str(error.value)
 
 
 def test_fingerprint_ignores_comments_and_batch_size_but_not_physics():

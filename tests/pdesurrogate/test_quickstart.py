@@ -89,3 +89,12 @@ def test_a_second_run_reuses_every_stage_and_a_killed_one_redoes_only_what_was_l
     assert err.count(": reused (") == 4, err
     assert results.stat().st_mtime_ns == before  # the benchmark was not redone
     assert "design" in json.loads((quickstart / "quickstart.json").read_text())
+
+
+def test_the_full_run_never_takes_a_fast_runs_stages_for_its_own(quickstart, capsys):
+    files = {p: p.stat().st_mtime_ns for p in quickstart.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["quickstart", "--out", str(quickstart), "--no-progress"]) == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert "--out:" in line and "fast: True there, False here" in line
+    assert {p: p.stat().st_mtime_ns for p in quickstart.rglob("*") if p.is_file()} == files

@@ -133,6 +133,8 @@ def test_a_tiny_active_run_writes_every_file_and_resumes_after_a_kill(tmp_path, 
     ({"ensemble": 1}, None, "ensemble: must be an integer >= 2"),
     ({"budget_per_round": 0.5}, None, "budget_per_round: 0.5 is smaller than one batch"),
     ({"target": "test_far"}, None, "target: split 'test_far' is not in"),
+    ({"candidates": {"viscosity": {"log_uniform": [2.5e-3, 2.0e-2]}, "pool": 1_000_000_000}}, None,
+     "candidates.pool: must be an integer in [2, 100000]"),
     ({"candidates": {"viscosity": {"log_uniform": [1.0e-5, 2.0e-2]}, "pool": 4}},
      {"forcing": {"kind": "fno", "amplitude": 10.0}}, "candidates.viscosity: the solver cannot resolve ν = 1e-05"),
 ])
@@ -153,3 +155,15 @@ def test_an_out_directory_of_another_config_is_refused(tmp_path, capsys):
     assert main(["active", str(config), "--out", str(out), "--no-progress"]) == 2
     assert "--out:" in capsys.readouterr().err
     assert (out / "active.yaml").read_text() == "rounds: 7\n"
+
+
+@pytest.mark.parametrize("value, message", [("1e-3", "not a quoted string"), (float("nan"), "finite")])
+def test_the_active_config_keeps_the_one_number_rule(tmp_path, fits, capsys, value, message):
+    """It used to take the quoted "1e-3" for a number, unlike the design config."""
+    config = active_config(tmp_path, candidates={"viscosity": {"log_uniform": [value, 2.0e-2]}, "pool": 4})
+    # yaml.safe_dump writes the string "1e-3" unquoted (YAML 1.1 reads it as a string): quote it
+    config.write_text(config.read_text().replace("- 1e-3", "- '1e-3'"))
+    assert main(["active", str(config), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert "candidates.viscosity.log_uniform[0]" in line and message in line
+    assert fits["count"] == 0

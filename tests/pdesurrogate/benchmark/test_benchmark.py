@@ -7,7 +7,9 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 import yaml
 
 from pdesurrogate.training import fit as training_fit
@@ -79,12 +81,13 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
 
     with (out / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["model", "seed", "split", "sample", "viscosity", "step", "time", "variable", "metric",
-                             "value"]
-    assert {r["model"] for r in rows} == {"ns_fno_small", "ns_unet_cond_small", "persistence", "training_mean",
-                                          "ns_fno_small/ensemble", "ns_unet_cond_small/ensemble"}
+    assert list(rows[0]) == ["model", "role", "seed", "member", "split", "sample", "viscosity", "step", "time",
+                             "variable", "metric", "value"]
+    assert {(r["model"], r["role"]) for r in rows} == {
+        ("ns_fno_small", "model"), ("ns_unet_cond_small", "model"), ("persistence", "baseline"),
+        ("training_mean", "baseline"), ("ns_fno_small/ensemble", "ensemble"), ("ns_unet_cond_small/ensemble", "ensemble")}
     assert {r["seed"] for r in rows if r["model"] == "ns_fno_small"} == {"0", "1", "2"}
-    assert {r["seed"] for r in rows if r["model"].endswith("/ensemble")} == {"ensemble"}
+    assert {r["seed"] for r in rows if r["role"] != "model"} == {""} and {r["member"] for r in rows} == {""}
     assert {r["split"] for r in rows} == {"test_id", "test_ood"}
     assert {int(r["step"]) for r in rows} == {1, 2, 3, 4}
     # score_from defaults to the largest history (2): the first scored frame is t = 0.5, never context.
@@ -98,13 +101,29 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
         assert (out / name).is_file(), name
     report = (out / "report.md").read_text()
     assert "## Ensembles" in report and "figures/ensemble_reliability.png" in report
-    # The ensemble's rel_l2 is that of the mean of its 3 members' predictions, recomputed here.
     with (out / "ensemble_summary.csv").open() as handle:
         ensembles = {(r["model"], r["split"]): r for r in csv.DictReader(handle)}
     assert set(ensembles) == {(m, s) for m in ("ns_fno_small/ensemble", "ns_unet_cond_small/ensemble")
                               for s in ("test_id", "test_ood")}
-    assert all(r["members"] == "3" and 0 <= float(r["coverage_50"]) <= float(r["coverage_90"]) <= 1
-               for r in ensembles.values())
+    assert all(r["members"] == "3" for r in ensembles.values())
+    # The ensemble's rel_l2 is that of the mean of its 3 members' predictions, recomputed here from the
+    # predictions files and the dataset with xarray alone.
+    mean = json.loads((out / "data" / "stats.json").read_text())["variables"]["vorticity"]["mean"]
+    truth = xr.concat([xr.open_dataset(p) for p in sorted((out / "data" / "test_ood").glob("shard-*.nc"))], "sample")
+    members = [xr.open_dataset(out / "runs" / "ns_fno_small" / f"seed-{s}" / "predictions" / "test_ood.nc")
+               for s in range(3)]
+    centre = sum(m["vorticity"].values.astype(np.float64) for m in members) / 3
+    frames = [int(np.argmin(np.abs(truth["time"].values - t))) for t in members[0]["time"].values]
+    target = truth["vorticity"].values[members[0]["sample"].values][:, frames].astype(np.float64)
+    expected = (np.sqrt(((centre - target) ** 2).sum(axis=(-2, -1)))
+                / np.sqrt(((target - mean) ** 2).sum(axis=(-2, -1))))  # (sample, step)
+    written = {(int(r["sample"]), int(r["step"])): float(r["value"]) for r in rows
+               if (r["model"], r["split"], r["metric"], r["variable"]) == ("ns_fno_small/ensemble", "test_ood",
+                                                                           "rel_l2", "vorticity")}
+    assert len(written) == expected.size
+    for (i, sample) in enumerate(members[0]["sample"].values):
+        for step in range(expected.shape[1]):
+            assert written[int(sample), step + 1] == pytest.approx(expected[i, step], rel=1e-4)
     for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
         assert (out / figure).is_file(), figure
     assert {"error_vs_viscosity.png", "snapshots_lowest_viscosity.png", "correlation_time_vs_viscosity.png",
@@ -126,12 +145,17 @@ def test_a_tiny_benchmark_writes_every_file_and_resumes(tmp_path, counted_traini
     err = capsys.readouterr().err
     assert "[6/6] ns_unet_cond_small seed 2: trained in" in err and "ETA" in err
 
-    # A second run reuses every finished training; a killed one (no done.json) is redone alone.
-    (out / "runs" / "ns_fno_small" / "seed-1" / "done.json").unlink()
+    # A second run reuses every finished training; a killed one (no done.json) is redone alone. Told
+    # by the files: every other run's checkpoints and results keep their bytes and modification times.
+    killed = out / "runs" / "ns_fno_small" / "seed-1"
+    kept = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (out / "runs").rglob("*")
+            if p.is_file() and p.suffix in (".ckpt", ".csv", ".json", ".nc") and killed not in p.parents}
+    (killed / "done.json").unlink()
     (out / "report.md").unlink()
     assert main(["benchmark", str(config), "--out", str(out), "--no-progress"]) == 0
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in kept} == kept
+    assert (killed / "done.json").is_file() and (out / "report.md").is_file()
     assert counted_trainings["fits"] == 7
-    assert (out / "report.md").is_file()
 
 
 def test_sharded_runs_share_the_pairs_and_the_last_reports(tmp_path, counted_trainings):
@@ -174,3 +198,32 @@ def test_shipped_benchmark_configs_are_valid(name):
     assert len(config.models) == 4 and len(config.seeds) >= 3
     assert {m.conditioning for m in config.models} == {(), ("viscosity",)}  # conditioned and not
     assert {"test_id", "test_ood", "test_ood_high", "sweep"} <= set(config.splits)
+
+
+def test_another_configs_out_is_refused_and_left_as_it_was(tmp_path, counted_trainings, capsys):
+    """A rerun into an OUT holding another config's finished runs used to report them as its own."""
+    one_epoch = bench_config(tmp_path, models=[str(FIT / "ns_fno_small.yaml")], budget={"epochs": 1})
+    out = tmp_path / "out"
+    assert main(["benchmark", str(one_epoch), "--out", str(out), "--shard", "1/3", "--no-progress"]) == 0
+    assert counted_trainings["fits"] == 1
+    done = out / "runs" / "ns_fno_small" / "seed-1" / "done.json"
+    before = (done.read_bytes(), done.stat().st_mtime_ns)
+    two_epochs = tmp_path / "two.yaml"
+    two_epochs.write_text(one_epoch.read_text().replace("epochs: 1", "epochs: 2"))
+    for argv in (["benchmark", str(two_epochs), "--out", str(out), "--no-progress"],
+                 ["benchmark", str(two_epochs), "--out", str(out), "--report-only"]):
+        assert main(argv) == 2
+        (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+        assert "--out:" in line and "budget.epochs: 1 there, 2 here" in line
+    assert counted_trainings["fits"] == 1
+    assert (done.read_bytes(), done.stat().st_mtime_ns) == before
+    assert not (out / "report.md").exists()
+
+
+def test_report_only_on_a_directory_without_a_benchmark_is_refused(tmp_path, capsys):
+    config, out = bench_config(tmp_path), tmp_path / "empty"
+    out.mkdir()
+    assert main(["benchmark", str(config), "--out", str(out), "--report-only"]) == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert "holds no benchmark run" in line
+    assert list(out.iterdir()) == []

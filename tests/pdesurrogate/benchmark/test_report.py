@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from pdesurrogate.benchmark.intervals import student_t_quantile
+from pdesurrogate.evaluation.metrics import student_t_quantile
 from pdesurrogate.benchmark.report import write_report
 from pdesurrogate.benchmark.results import group_results
 from pdesurrogate.benchmark.summary import viscosity_bin, SUMMARY_COLUMNS, correlation_times, ood_ratio
 from pdesurrogate.data import DatasetReader
 from pdesurrogate.evaluation.predictions import write_predictions
-from pdesurrogate.evaluation.scoring import RESULT_COLUMNS, ScoringWindow, scored, trajectories
+from pdesurrogate.evaluation.results import RESULT_COLUMNS
+from pdesurrogate.evaluation.scoring import ScoringWindow, scored, trajectories
 
 T1 = 12.706204736174707  # t_{0.975, 1}
 WINDOW = ScoringWindow(score_from=2, horizon=3)
@@ -62,15 +63,17 @@ RUNS = {"fno": (0, 1), "unet": (0, 1), "bad": (0,)}
 
 def results_rows(reader: DatasetReader):
     rows = []
-    runs = [(m, s) for m, seeds in RUNS.items() for s in seeds] + [("persistence", "-"), ("training_mean", "-")]
+    runs = [(m, s) for m, seeds in RUNS.items() for s in seeds] + [("persistence", None), ("training_mean", None)]
     for model, seed in runs:
-        repeats = 2 if seed == "-" else 1  # the baselines are scored again beside every run
+        role = "model" if seed is not None else "baseline"
+        repeats = 2 if seed is None else 1  # the baselines are scored again beside every run
         for _ in range(repeats):
             for split in SPLITS:
                 viscosity = reader.split(split).parameters["viscosity"]
                 for sample in (0, 1):
                     for step, time in enumerate(TIMES, start=1):
-                        base = (model, seed, split, sample, float(viscosity[sample]), step, time)
+                        base = (model, role, "" if seed is None else seed, "", split, sample,
+                                float(viscosity[sample]), step, time)
                         value = rel_l2(model, seed, split, sample, step)
                         rows.append((*base, "vorticity", "rel_l2", value))
                         rows.append((*base, "u", "rel_l2", 10 * value))
@@ -238,7 +241,8 @@ def test_ranking_and_baselines_in_the_report(benchmark):
 def test_without_predictions_speed_or_dataset_the_report_links_only_what_it_drew(ns_dataset, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    rows = [r for r in results_rows(DatasetReader(ns_dataset)) if r[2] == "test_id" and r[0] in ("fno", "persistence")]
+    rows = [r for r in results_rows(DatasetReader(ns_dataset))
+            if r[RESULT_COLUMNS.index("split")] == "test_id" and r[0] in ("fno", "persistence")]
     with (out / "results.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows([RESULT_COLUMNS, *rows])
     text = write_report(out, tmp_path / "no-dataset", META).read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import xarray as xr
@@ -12,8 +13,9 @@ from torch import nn
 
 from pdesurrogate.data import DatasetReader
 from pdesurrogate.errors import UserError
-from pdesurrogate.evaluation.evaluate import evaluate_split, write_results
-from pdesurrogate.evaluation.scoring import RESULT_COLUMNS, ScoringWindow, persistence
+from pdesurrogate.evaluation.evaluate import evaluate_split
+from pdesurrogate.evaluation.results import RESULT_COLUMNS, read_results, result_frame, write_results
+from pdesurrogate.evaluation.scoring import ScoringWindow, persistence
 from pdesurrogate.models import Surrogate
 from pdesurrogate.training import SurrogateModule
 
@@ -37,7 +39,8 @@ def copy_last_module(reader: DatasetReader, variables, history: int, future: int
 
 
 def frames_scored(rows, model):
-    return sorted({(r[5], r[6]) for r in rows if r[0] == model})
+    table = result_frame(rows)
+    return sorted({(int(r.step), float(r.time)) for r in table[table.model == model].itertuples()})
 
 
 def test_models_with_different_histories_are_scored_on_the_same_frames(ns_dataset):
@@ -58,7 +61,8 @@ def test_the_test_split_is_fed_in_physical_units_and_matches_persistence(ns_data
     mean, std = reader.stats()["vorticity"]
     assert abs(mean) > 0 and std != 1  # otherwise the test could not tell
     rows = evaluate_split(module, reader, "test_id", ScoringWindow(2, 5), "copy").rows
-    values = {(r[0], r[3], r[5], r[8]): r[9] for r in rows}
+    table = result_frame(rows)
+    values = {(r.model, r.sample, r.step, r.metric): r.value for r in table.itertuples()}
     model_rows = [k for k in values if k[0] == "copy"]
     assert model_rows
     for key in model_rows:
@@ -75,21 +79,23 @@ def test_result_rows_and_predictions_file_follow_the_contract(ns_dataset, tmp_pa
                           predictions=path, checkpoint="none.ckpt").rows
     results = write_results(tmp_path / "run" / "results.csv", rows)
     with results.open() as handle:
-        table = list(csv.reader(handle))
-    assert tuple(table[0]) == RESULT_COLUMNS
-    assert {r[0] for r in table[1:]} == {"copy", "persistence", "training_mean"}
-    metrics = {r[8] for r in table[1:]}
+        assert tuple(next(csv.reader(handle))) == RESULT_COLUMNS
+    table = read_results(results)
+    assert {r.model: (r.role, r.seed) for r in table.itertuples()} == {
+        "copy": ("model", 7), "persistence": ("baseline", pd.NA), "training_mean": ("baseline", pd.NA)}
+    assert table["seed"].dtype == "Int64" and table["member"].isna().all()
+    metrics = set(table.metric)
     assert {"rel_l2", "rmse", "nrmse", "vrmse", "max_error", "correlation", "band_low", "band_mid", "band_high",
             "spectrum_low", "spectrum_mid", "spectrum_high", "enstrophy_drift", "energy_drift"} <= metrics
     # persistence at step 1 predicts frame 1 for frame 2: its enstrophy drift is (Z₁ − Z₂) / Z₂
     with xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc", decode_times=False) as shard:
         omega = shard["vorticity"].values[0].astype(np.float64)
     z1, z2 = 0.5 * np.mean(omega[1] ** 2), 0.5 * np.mean(omega[2] ** 2)
-    (drift,) = [float(r[9]) for r in table[1:] if r[0] == "copy" and r[3] == "0" and r[5] == "1"
-                and r[8] == "enstrophy_drift"]
+    (drift,) = table.value[(table.model == "copy") & (table["sample"] == 0) & (table.step == 1)
+                           & (table.metric == "enstrophy_drift")]
     assert drift == pytest.approx((z1 - z2) / z2, rel=1e-5) and drift != 0
     # 2 samples × 3 frames × 1 variable per metric and model
-    assert sum(1 for r in table[1:] if r[0] == "copy" and r[8] == "rmse") == 6
+    assert ((table.model == "copy") & (table.metric == "rmse")).sum() == 6
 
     source = xr.open_dataset(ns_dataset / "test_ood" / "shard-00000.nc", decode_times=False)
     with xr.open_dataset(path, decode_times=False) as written:
@@ -137,12 +143,15 @@ def test_baselines_alone_equal_those_beside_a_model(ns_dataset):
 
     reader = DatasetReader(ns_dataset)
     window = ScoringWindow(2, 3)
-    beside = [r for r in evaluate_split(copy_last_module(reader, ["vorticity"], 2), reader, "test_id", window,
-                                        "copy").rows if r[0] != "copy"]
-    alone = evaluate_baselines(reader, "test_id", window, ["vorticity"])
+    beside = result_frame(evaluate_split(copy_last_module(reader, ["vorticity"], 2), reader, "test_id", window,
+                                         "copy").rows)
+    beside = beside[beside.role == "baseline"]
+    alone = result_frame(evaluate_baselines(reader, "test_id", window, ["vorticity"]))
+    keys = [c for c in RESULT_COLUMNS if c != "value"]
     assert len(alone) == len(beside) > 0
-    for a, b in zip(sorted(alone), sorted(beside)):
-        assert a[:9] == b[:9] and a[9] == pytest.approx(b[9], rel=1e-6, nan_ok=True)
+    joined = alone.merge(beside, on=keys, suffixes=("_alone", "_beside"))
+    assert len(joined) == len(alone)
+    np.testing.assert_allclose(joined.value_alone, joined.value_beside, rtol=1e-6)
 
 
 def test_shallow_water_invariants_drift_against_the_truth(multi_dataset):
@@ -162,7 +171,9 @@ def test_shallow_water_invariants_drift_against_the_truth(multi_dataset):
     def potential_enstrophy(t):
         return np.mean(0.5 * (zeta[t] + f) ** 2 / h[t])
 
-    found = {r[8]: r[9] for r in rows if r[0] == "copy" and r[3] == 0 and r[5] == 1 and r[7] == "flow"}
+    table = result_frame(rows)
+    found = dict(table[(table.model == "copy") & (table["sample"] == 0) & (table.step == 1)
+                       & (table.variable == "flow")][["metric", "value"]].itertuples(index=False, name=None))
     assert found["energy_drift"] == pytest.approx((energy(1) - energy(2)) / abs(energy(2)), rel=1e-5)
     assert found["potential_enstrophy_drift"] == pytest.approx(
         (potential_enstrophy(1) - potential_enstrophy(2)) / potential_enstrophy(2), rel=1e-5)
