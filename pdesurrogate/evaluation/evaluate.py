@@ -67,8 +67,8 @@ def evaluate_split(module, reader: DatasetReader, split_name: str, window: Scori
         synchronise(device)
         score.rollout_seconds += time.perf_counter() - start
         score.rows += result_rows(model, "model", seed, split_name, samples, viscosity, times,
-                                  frame_metrics(prediction, truth, variables, stats, domain_length, physics,
-                                                lengths), member)
+                                  frame_metrics(prediction, truth, variables, stats, domain_length, physics, lengths),
+                                  member)
         if baselines:
             score.rows += baseline_rows(fields, window, stats, variables, split_name, samples, viscosity, times,
                                         domain_length, physics, lengths)
