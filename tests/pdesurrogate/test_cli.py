@@ -23,6 +23,10 @@ NAMES = [f"{eq}_{arch}{cond}{small}" for eq in ("ns", "swe") for arch in ("fno",
 # Single-frame-history and forcing-conditioned models for inverse design: name -> dataset.
 DESIGN_MODELS = {"ns_fno_cond_h1_small": "ns_ood_small", "swe_fno_cond_h1_small": "swe_ood_small",
                  "ns_fno_forcing_small": "ns_forcing_small"}
+# The arms of the symmetry experiment (docs/symmetry.md), on ns_ood_small; their configs are
+# checked by tests/pdesurrogate/benchmark/test_benchmark.py and they train in the benchmark test.
+DESIGN_MODELS.update({f"ns_fno_sym_{arm}_small": "ns_ood_small"
+                      for arm in ("none", "declared", "unsigned", "lattice", "averaged")})
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
