@@ -26,6 +26,10 @@ DESIGN_MODELS = {"ns_fno_cond_h1_small": "ns_ood_small", "swe_fno_cond_h1_small"
 # Hybrids (the dataset's solver plus a learned correction): name -> dataset.
 HYBRID_MODELS = {f"ns_hybrid{data}{cond}{small}": f"ns_{'kolmogorov_under_resolved' if data else 'ood'}{small}"
                  for data in ("", "_kolmogorov") for cond in ("", "_cond") for small in ("", "_small")}
+# The arms of the symmetry experiment (docs/symmetry.md), on ns_ood_small; their configs are
+# checked by tests/pdesurrogate/benchmark/test_benchmark.py and they train in the benchmark test.
+DESIGN_MODELS.update({f"ns_fno_sym_{arm}_small": "ns_ood_small"
+                      for arm in ("none", "declared", "unsigned", "lattice", "averaged")})
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
