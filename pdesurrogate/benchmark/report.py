@@ -192,7 +192,7 @@ def _in_vs_out(results: Results, splits: Sequence[str], meta: Mapping, metric: s
         return lines + [f"Not computed: the results need the in-distribution split ({id_split}) and an "
                         f"out-of-distribution split ({', '.join(meta.get('ood_splits') or []) or 'none named'}).", ""]
     lines += [f"Ratio of the horizon-mean `{metric}` on each out-of-distribution split to that on `{id_split}`, "
-              "per seed, then mean ± 95 % CI half-width over seeds (above 1: worse out of distribution"
+              "per seed, then mean and 95 % interval over seeds, on the log scale (above 1: worse out of distribution"
               f"{' for an error metric' if metric not in HIGHER_IS_BETTER else ''}).", ""]
     lines.append("| model | variable | " + " | ".join(f"{s} / {id_split}" for s in ood_splits) + " |")
     lines.append("|---" * (len(ood_splits) + 2) + "|")
