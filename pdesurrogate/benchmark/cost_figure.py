@@ -87,6 +87,7 @@ def draw_error_vs_cost(out: Path, results: Results, split: str, meta: Mapping, c
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.xaxis.set_minor_formatter(NullFormatter())  # the minor labels of a short decade overlap
+        axis.margins(x=0.12)  # room for the grid labels
         axis.set_xlabel("rollout wall time per trajectory [s]")
         axis.set_ylabel(f"horizon-mean {metric}")
         axis.set_title(f"{variable}, split {split}")
