@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from ..evaluation.coarse_solver import COARSE_SOLVER
 from .intervals import Interval, non_negative
@@ -85,6 +86,8 @@ def draw_error_vs_cost(out: Path, results: Results, split: str, meta: Mapping, c
                           linestyle="none", label=model)
         axis.set_xscale("log")
         axis.set_yscale("log")
+        axis.xaxis.set_minor_formatter(NullFormatter())  # the minor labels of a short decade overlap
+        axis.margins(x=0.12)  # room for the grid labels
         axis.set_xlabel("rollout wall time per trajectory [s]")
         axis.set_ylabel(f"horizon-mean {metric}")
         axis.set_title(f"{variable}, split {split}")

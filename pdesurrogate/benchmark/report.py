@@ -151,7 +151,8 @@ def _per_split_tables(results: Results, splits: Sequence[str], meta: Mapping, me
                       figures: Figures) -> list[str]:
     better = _words(metric)[0]
     lines = [f"## Headline metric `{metric}` per split", "",
-             f"Horizon mean ± 95 % CI half-width over seeds; **bold ★** marks the best ({better}) mean per "
+             f"Horizon mean and 95 % interval over seeds (`[low, high]` on the log scale for errors, `± half-width` "
+             f"otherwise); **bold ★** marks the best ({better}) mean per "
              "variable; † marks a model with diverged samples (see below).", ""]
     for split in splits:
         lines += [f"### {split} ({_split_kind(split, meta)})", ""]
@@ -197,7 +198,7 @@ def _in_vs_out(results: Results, splits: Sequence[str], meta: Mapping, metric: s
         return lines + [f"Not computed: the results need the in-distribution split ({id_split}) and an "
                         f"out-of-distribution split ({', '.join(meta.get('ood_splits') or []) or 'none named'}).", ""]
     lines += [f"Ratio of the horizon-mean `{metric}` on each out-of-distribution split to that on `{id_split}`, "
-              "per seed, then mean ± 95 % CI half-width over seeds (above 1: worse out of distribution"
+              "per seed, then mean and 95 % interval over seeds, on the log scale (above 1: worse out of distribution"
               f"{' for an error metric' if metric not in HIGHER_IS_BETTER else ''}).", ""]
     lines.append("| model | variable | " + " | ".join(f"{s} / {id_split}" for s in ood_splits) + " |")
     lines.append("|---" * (len(ood_splits) + 2) + "|")
@@ -353,10 +354,13 @@ def _budget(meta: Mapping) -> list[str]:
             cut.append(f"{name} ({record.get('epochs_completed')} of {record.get('max_epochs')} epochs"
                        + (", stopped by the clock cap" if record.get("cut_by_clock") else "") + ")")
     if by_model:
-        lines += ["", "| model | epochs completed per seed | fit seconds per seed |", "|---|---|---|"]
+        lines += ["", "| model | epochs completed per seed | fit wall seconds per seed | fit CPU seconds per seed |",
+                  "|---|---|---|---|"]
         for model, epochs in by_model.items():
-            seconds = [_seconds(d.get("fit_seconds")) for d in runs.values() if d and d.get("model") == model]
-            lines.append(f"| {model} | {', '.join(epochs)} | {', '.join(seconds)} |")
+            mine = [d for d in runs.values() if d and d.get("model") == model]
+            wall = ", ".join(_seconds(d.get("fit_seconds")) for d in mine)
+            cpu = ", ".join(_seconds(d.get("fit_cpu_seconds")) for d in mine)
+            lines.append(f"| {model} | {', '.join(epochs)} | {wall} | {cpu} |")
     lines += ["", ("**Runs cut short (their learning-rate schedule never finished; their scores are of a different, "
                    "less trained model):** " + "; ".join(cut)) if cut else
               "Every run completed its epochs.", ""]

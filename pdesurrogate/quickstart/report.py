@@ -26,6 +26,8 @@ def _interval(interval) -> str:
         return "–"
     if not math.isfinite(interval.half_width):
         return f"{interval.mean:.3g}"
+    if not interval.symmetric:  # an error's interval, taken on the log scale (see benchmark.intervals)
+        return f"{interval.mean:.3g} [{interval.low:.2g}, {interval.high:.2g}]"
     return f"{interval.mean:.3g} ± {interval.half_width:.2g}"
 
 

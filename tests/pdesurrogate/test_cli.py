@@ -1,6 +1,7 @@
 """The Lightning CLI: shipped configs, data→model links, end-to-end fit/test, DDP, one-line errors."""
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -205,7 +206,9 @@ def test_each_fit_keeps_its_own_checkpoints_and_test_picks_the_selected_one(ns_d
     first, second = (tmp_path / "lightning_logs" / f"version_{v}" for v in (0, 1))
     for version, epochs in ((first, 1), (second, 2)):
         names = sorted(p.name for p in (version / "checkpoints").iterdir())
-        assert names[-1] == "last.ckpt" and len(names) == 2 and names[0].startswith("best-epoch")
+        assert names[1:] == ["budget.json", "last.ckpt"] and names[0].startswith("best-epoch")
+        budget = json.loads((version / "checkpoints" / "budget.json").read_text())
+        assert budget["epochs_completed"] == budget["max_epochs"] == epochs and not budget["cut_short"]
         assert torch.load(version / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == epochs - 1
         assert (version / "metrics.csv").is_file() and (version / "config.yaml").is_file()
     with caplog.at_level("INFO"):

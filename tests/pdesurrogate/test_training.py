@@ -1,5 +1,7 @@
 """Training: regime semantics, overfitting, loss decrease, checkpoints, resume, reproducibility."""
 
+import json
+
 import lightning.pytorch as pl
 import pytest
 import torch
@@ -289,6 +291,7 @@ def test_last_checkpoint_is_the_last_epoch_even_when_it_is_not_the_best(tmp_path
     callback = SelectedCheckpoint(dirpath=tmp_path, monitor="val/error", mode="min", save_last=True,
                                   filename="best-epoch{epoch:03d}", auto_insert_metric_name=False)
     trainer(max_epochs=3, limit_val_batches=1, callbacks=[callback], enable_checkpointing=True).fit(Worsening())
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best-epoch000.ckpt", "last.ckpt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best-epoch000.ckpt", "budget.json", "last.ckpt"]
+    assert json.loads((tmp_path / "budget.json").read_text())["epochs_completed"] == 3
     assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 2
     assert torch.load(tmp_path / "best-epoch000.ckpt", weights_only=True)["epoch"] == 0
