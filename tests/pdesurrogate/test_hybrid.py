@@ -193,9 +193,9 @@ def test_the_cli_trains_tests_and_predicts_a_hybrid_and_refuses_its_checkpoint_o
     small = ["--data.rollout_steps", "3", "--data.batch_size", "8", "--trainer.logger", "false",
              "--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false",
              "--trainer.enable_model_summary", "false", "--model.network.init_args.hidden_channels", "8",
-             "--model.network.init_args.modes", "4"]
+             "--model.network.init_args.modes", "4", "--model.regime", "unrolled",
+             "--model.network.init_args.gradient_checkpointing", "true"]
     fit = ["fit", *config, "--data.root", str(ns_dataset), *small, "--data.unroll_steps", "2",
-           "--model.regime", "unrolled", "--model.network.init_args.gradient_checkpointing", "true",
            "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
            "--checkpoint.dirpath", str(tmp_path / "checkpoints")]
     assert main(fit) == 0
