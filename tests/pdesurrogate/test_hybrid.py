@@ -203,7 +203,7 @@ def test_the_cli_trains_tests_and_predicts_a_hybrid_and_refuses_its_checkpoint_o
     stored = torch.load(checkpoint, weights_only=True)["hyper_parameters"]["network"]["init_args"]["physics"]
     assert stored["sections"]["forcing"]["amplitude"] == 0.1 and stored["saved_resolution"] == 16
     assert main(["test", *config, "--data.root", str(ns_dataset), *small, "--ckpt_path", str(checkpoint)]) == 0
-    assert main(["predict", "--data.root", str(ns_dataset), *config, *small, "--ckpt_path", str(checkpoint),
+    assert main(["predict", *config, "--data.root", str(ns_dataset), *small, "--ckpt_path", str(checkpoint),
                  "--data.predict_split", "val"]) == 0
     assert (tmp_path / "predictions" / "val.nc").is_file()
     capsys.readouterr()
