@@ -20,7 +20,7 @@ import torch
 from ..data.directory import DatasetReader
 from ..errors import UserError
 from . import metrics
-from .scoring import ScoringWindow, result_rows, scored, surrogate_rollout, trajectories
+from .scoring import ScoringWindow, result_rows, scored, trajectories
 from .evaluate import scored_times
 
 COVERAGE_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -53,26 +53,6 @@ def ensemble_frame_metrics(members: torch.Tensor, truth: torch.Tensor, variables
         for level in COVERAGE_LEVELS:
             results[name, coverage_metric(level)] = metrics.interval_coverage(x, y, level)
     return results
-
-
-@torch.no_grad()
-def ensemble_rollout(modules: Sequence, fields: torch.Tensor, parameters: torch.Tensor | None,
-                     window: ScoringWindow) -> torch.Tensor:
-    """``(member, batch, horizon, variable, y, x)``: each member rolled out on its own predictions."""
-    return torch.stack([surrogate_rollout(module, fields, parameters, window) for module in modules])
-
-
-def relative_disagreement(members: torch.Tensor, stats: Mapping[str, tuple[float, float]],
-                          variables: Sequence[str]) -> torch.Tensor:
-    """Per sample: the ensemble spread over the RMS of the ensemble mean (both as deviations from the
-    training mean), averaged over frames and variables. Dimensionless, so that a quiet flow and a
-    vigorous one are compared on the scale of the relative L2 error the target is scored by."""
-    per_variable = []
-    for c, name in enumerate(variables):
-        x = members[:, :, :, c].double() - stats[name][0]
-        size = x.mean(dim=0).square().mean(dim=(-2, -1)).sqrt()
-        per_variable.append((metrics.ensemble_spread(x) / size).mean(dim=-1))
-    return torch.stack(per_variable).mean(dim=0)
 
 
 def read_member_predictions(paths: Sequence[Path], variables: Sequence[str],
